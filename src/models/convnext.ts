@@ -1,0 +1,215 @@
+/**
+ * ConvNeXt V1 ("A ConvNet for the 2020s", Liu et al., CVPR 2022) and V2 (Woo et al., CVPR 2023) as an ONNX
+ * graph. Parameter names are timm's (the canonical names everywhere inside this project).
+ *
+ * Layout: convolutions run in NCHW (ONNX Conv); LayerNorms and the MLP run channels-last, after a Transpose,
+ * which is how timm computes them. NOTE: "LayerNorm" is always over C alone at each pixel, never over (C,H,W).
+ */
+import { type Dim, f, Graph } from "../graph/graph.ts";
+import "../ops/index.ts";
+import { i64, reshape, scalar, transpose } from "../ops/types.ts";
+import type { HostTensor } from "../tensor/host-tensor.ts";
+import type { ConvNeXtConfig } from "./config.ts";
+
+export const FEATURE_OUTPUTS = [
+  "stem",
+  "stage0",
+  "stage1",
+  "stage2",
+  "stage3",
+  "pre_logits",
+  "logits",
+] as const;
+export type FeatureName = (typeof FEATURE_OUTPUTS)[number];
+
+export interface BuildOptions {
+  /** Graph outputs, by name (default: logits). */
+  outputs?: readonly FeatureName[];
+  /** Weights baked in as initializers; without them, every parameter is a graph input (training). */
+  weights?: Map<string, HostTensor>;
+  /** Input shape; default [N, inChans, H, W] with symbolic N, H, W. */
+  inputShape?: Dim[];
+  /**
+   * Training graph: LayerNorms also output Mean/InvStdDev for the backward pass, and (dropPathRate > 0)
+   * each block takes a per-sample mask input `drop_path.<i>` of shape [N,1,1,1] (0 or 1/keep).
+   */
+  training?: boolean;
+}
+
+export interface BuiltModel {
+  graph: Graph;
+  /** Parameter names in timm order, with shapes. */
+  params: Map<string, number[]>;
+  /** Names of drop-path mask inputs with their survival probabilities (training only). */
+  dropPath: { name: string; keep: number }[];
+}
+
+/** Every parameter of the model, timm name → shape, in timm's state_dict order. */
+export function paramShapes(cfg: ConvNeXtConfig): Map<string, number[]> {
+  const p = new Map<string, number[]>();
+  const [d0] = cfg.dims;
+  p.set("stem.0.weight", [d0, cfg.inChans, cfg.patchSize, cfg.patchSize]);
+  p.set("stem.0.bias", [d0]);
+  p.set("stem.1.weight", [d0]);
+  p.set("stem.1.bias", [d0]);
+  cfg.dims.forEach((d, s) => {
+    if (s > 0) {
+      const prev = cfg.dims[s - 1];
+      p.set(`stages.${s}.downsample.0.weight`, [prev]);
+      p.set(`stages.${s}.downsample.0.bias`, [prev]);
+      p.set(`stages.${s}.downsample.1.weight`, [d, prev, 2, 2]);
+      p.set(`stages.${s}.downsample.1.bias`, [d]);
+    }
+    const hidden = cfg.mlpRatio * d;
+    const fc = (o: number, i: number) => (cfg.convMlp ? [o, i, 1, 1] : [o, i]);
+    for (let b = 0; b < cfg.depths[s]; b++) {
+      const k = `stages.${s}.blocks.${b}`;
+      if (cfg.layerScaleInit !== null) p.set(`${k}.gamma`, [d]);
+      p.set(`${k}.conv_dw.weight`, [d, 1, cfg.kernelSize, cfg.kernelSize]);
+      p.set(`${k}.conv_dw.bias`, [d]);
+      p.set(`${k}.norm.weight`, [d]);
+      p.set(`${k}.norm.bias`, [d]);
+      p.set(`${k}.mlp.fc1.weight`, fc(hidden, d));
+      p.set(`${k}.mlp.fc1.bias`, [hidden]);
+      if (cfg.version === 2) {
+        p.set(`${k}.mlp.grn.weight`, [hidden]);
+        p.set(`${k}.mlp.grn.bias`, [hidden]);
+      }
+      p.set(`${k}.mlp.fc2.weight`, fc(d, hidden));
+      p.set(`${k}.mlp.fc2.bias`, [d]);
+    }
+  });
+  const last = cfg.dims[cfg.dims.length - 1];
+  p.set("head.norm.weight", [last]);
+  p.set("head.norm.bias", [last]);
+  if (cfg.numClasses > 0) {
+    p.set("head.fc.weight", [cfg.numClasses, last]);
+    p.set("head.fc.bias", [cfg.numClasses]);
+  }
+  return p;
+}
+
+/** Builds the forward graph. Input `x` is NCHW float32. */
+export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): BuiltModel {
+  const outputs = opts.outputs ?? ["logits"];
+  const training = opts.training ?? false;
+  const g = new Graph("convnext");
+  const shapes = paramShapes(cfg);
+  const values = new Map<string, string>();
+  for (const [name, dims] of shapes) {
+    if (opts.weights) {
+      const t = opts.weights.get(name);
+      if (!t) throw new Error(`weights lack '${name}' [${dims.join(", ")}]`);
+      values.set(name, g.initializer(name, t));
+    } else {
+      values.set(name, g.input(name, "float32", dims));
+    }
+  }
+  const P = (name: string): string => values.get(name)!;
+  const x = g.input("x", "float32", opts.inputShape ?? ["N", cfg.inChans, "H", "W"]);
+  const dropPath: BuiltModel["dropPath"] = [];
+  const nhwc = (t: string) => transpose(g, t, [0, 2, 3, 1]);
+  const nchw = (t: string) => transpose(g, t, [0, 3, 1, 2]);
+  const ln = (t: string, prefix: string, eps: number) =>
+    g.add(
+      "LayerNormalization",
+      [t, P(`${prefix}.weight`), P(`${prefix}.bias`)],
+      { axis: -1, epsilon: f(eps) },
+      training ? 3 : 1,
+      "ln",
+    )[0];
+  /** Linear layer on channels-last input; conv_mlp checkpoints store the weight as [out, in, 1, 1]. */
+  const linear = (t: string, prefix: string) => {
+    let w = P(`${prefix}.weight`);
+    const [o, i] = shapes.get(`${prefix}.weight`)!;
+    if (cfg.convMlp) w = reshape(g, w, [o, i]);
+    return g.op("Add", [g.op("MatMul", [t, transpose(g, w, [1, 0])]), P(`${prefix}.bias`)], {}, "linear");
+  };
+  const emit = (name: FeatureName, t: string) => {
+    if (outputs.includes(name)) g.output(g.op("Identity", [t], {}, name));
+  };
+
+  // Stem: patchify conv, then LN (norm after the conv; the downsamplers put it before).
+  const p = cfg.patchSize;
+  let h = g.op(
+    "Conv",
+    [x, P("stem.0.weight"), P("stem.0.bias")],
+    { kernel_shape: [p, p], strides: [p, p] },
+    "stem_conv",
+  );
+  h = nchw(ln(nhwc(h), "stem.1", cfg.normEps));
+  emit("stem", h);
+
+  const totalBlocks = cfg.depths.reduce((a, b) => a + b, 0);
+  let blockIndex = 0;
+  for (let s = 0; s < cfg.dims.length; s++) {
+    const d = cfg.dims[s];
+    if (s > 0) {
+      const k = `stages.${s}.downsample`;
+      h = nchw(ln(nhwc(h), `${k}.0`, cfg.normEps));
+      h = g.op(
+        "Conv",
+        [h, P(`${k}.1.weight`), P(`${k}.1.bias`)],
+        { kernel_shape: [2, 2], strides: [2, 2] },
+        "downsample",
+      );
+    }
+    for (let b = 0; b < cfg.depths[s]; b++, blockIndex++) {
+      const k = `stages.${s}.blocks.${b}`;
+      const pad = Math.floor(cfg.kernelSize / 2);
+      let y = g.op(
+        "Conv",
+        [h, P(`${k}.conv_dw.weight`), P(`${k}.conv_dw.bias`)],
+        { kernel_shape: [cfg.kernelSize, cfg.kernelSize], pads: [pad, pad, pad, pad], group: d },
+        "dwconv",
+      );
+      y = ln(nhwc(y), `${k}.norm`, cfg.normEps);
+      y = gelu(g, linear(y, `${k}.mlp.fc1`));
+      if (cfg.version === 2) y = grn(g, y, P(`${k}.mlp.grn.weight`), P(`${k}.mlp.grn.bias`));
+      y = linear(y, `${k}.mlp.fc2`);
+      if (cfg.layerScaleInit !== null) y = g.op("Mul", [y, P(`${k}.gamma`)], {}, "layer_scale");
+      y = nchw(y);
+      const rate = totalBlocks > 1 ? (cfg.dropPathRate * blockIndex) / (totalBlocks - 1) : 0;
+      if (training && rate > 0) {
+        const batch = g.shapes.get(x)?.[0] ?? "N";
+        const mask = g.input(`drop_path.${blockIndex}`, "float32", [batch, 1, 1, 1]);
+        dropPath.push({ name: mask, keep: 1 - rate });
+        y = g.op("Mul", [y, mask], {}, "drop_path");
+      }
+      h = g.op("Add", [h, y], {}, "residual");
+    }
+    emit(`stage${s}` as FeatureName, h);
+  }
+
+  // Head: global average pool → LN → Linear.
+  const pooled = g.op("ReduceMean", [h, i64(g, [2, 3])], { keepdims: 0 }, "pool");
+  const pre = ln(pooled, "head.norm", cfg.headNormEps);
+  emit("pre_logits", pre);
+  if (cfg.numClasses > 0) {
+    const logits = g.op("Gemm", [pre, P("head.fc.weight"), P("head.fc.bias")], { transB: 1 }, "logits");
+    if (outputs.includes("logits")) g.output(logits);
+  } else if (outputs.includes("logits")) {
+    throw new Error("a model with numClasses 0 has no logits");
+  }
+  return { graph: g, params: shapes, dropPath };
+}
+
+/** GELU, exact erf form (never tanh): x·½·(1 + erf(x/√2)). Written in the pattern ORT fuses for inference. */
+export function gelu(g: Graph, x: string): string {
+  const e = g.op("Erf", [g.op("Div", [x, scalar(g, Math.SQRT2)])]);
+  return g.op("Mul", [g.op("Mul", [x, g.op("Add", [e, scalar(g, 1)])]), scalar(g, 0.5)], {}, "gelu");
+}
+
+/**
+ * Global Response Normalization (ConvNeXt V2) on channels-last input:
+ * Gx = ‖x‖₂ over (H,W) per channel; Nx = Gx / (mean_c Gx + 1e-6); y = γ·(x·Nx) + β + x.
+ */
+export function grn(g: Graph, x: string, gamma: string, beta: string): string {
+  const gx = g.op("ReduceL2", [x, i64(g, [1, 2])], { keepdims: 1 }, "grn_gx");
+  const nx = g.op("Div", [
+    gx,
+    g.op("Add", [g.op("ReduceMean", [gx, i64(g, [-1])], { keepdims: 1 }), scalar(g, 1e-6)]),
+  ]);
+  const scaled = g.op("Mul", [gamma, g.op("Mul", [x, nx])]);
+  return g.op("Add", [g.op("Add", [scaled, beta]), x], {}, "grn");
+}

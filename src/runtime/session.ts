@@ -1,0 +1,89 @@
+/**
+ * The one door to the engine. Everything else hands HostTensors in and gets HostTensors out; only the files
+ * in runtime/ know onnxruntime. onnxruntime-node and onnxruntime-web share this API (onnxruntime-common),
+ * so the same Session runs natively and in browsers.
+ */
+import type { InferenceSession, Tensor } from "onnxruntime-common";
+import type { DType, HostTensor, TensorData } from "../tensor/host-tensor.ts";
+
+export interface SessionOptions {
+  /** Intra-op threads; default: all cores (0 lets onnxruntime decide). */
+  threads?: number;
+  /**
+   * Spin-waiting threads: fastest for one session alone, but two spinning pools on two cores slow each other
+   * 2-3x (docs/training-graphs.md), so turn it off when other work runs beside the session.
+   */
+  spinning?: boolean;
+  /** Graph optimisation level (default: all). */
+  optimization?: "disabled" | "basic" | "extended" | "all";
+}
+
+/** The parts of an onnxruntime module (node or web) this door uses. */
+export interface OrtModule {
+  InferenceSession: {
+    create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
+  };
+  Tensor: new (type: any, data: any, dims: readonly number[]) => Tensor;
+}
+
+const ORT_TYPE: Partial<Record<DType, string>> = {
+  float32: "float32",
+  int64: "int64",
+  int32: "int32",
+  uint8: "uint8",
+  bool: "bool",
+  float16: "float16",
+  float64: "float64",
+};
+
+export class Session {
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: InferenceSession,
+  ) {}
+
+  static async create(ort: OrtModule, model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+    const options: InferenceSession.SessionOptions = {
+      graphOptimizationLevel: opts.optimization ?? "all",
+      intraOpNumThreads: opts.threads ?? 0,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      logSeverityLevel: 3,
+      enableCpuMemArena: true, // turning the arena off made training steps 5.5x slower
+      extra: { session: { "intra_op.allow_spinning": opts.spinning === false ? "0" : "1" } },
+    };
+    return new Session(ort, await ort.InferenceSession.create(model, options));
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(
+    feeds: Record<string, HostTensor>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      const type = ORT_TYPE[t.dtype];
+      if (!type) throw new Error(`input '${name}': dtype ${t.dtype} is not supported by the runtime`);
+      ortFeeds[name] = new this.ort.Tensor(type, t.data, t.dims);
+    }
+    const result = fetches
+      ? await this.session.run(ortFeeds, fetches as string[])
+      : await this.session.run(ortFeeds);
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(result)) {
+      out[name] = { dtype: t.type as DType, dims: [...t.dims], data: t.data as TensorData };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

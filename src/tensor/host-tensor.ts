@@ -1,0 +1,108 @@
+/**
+ * HostTensor: the one exchange type between layers (checkpoints, preprocessing, graphs, the runtime).
+ * Plain typed arrays, row-major, no Node built-ins, so the same code runs in browsers.
+ */
+
+export type DType =
+  | "float32"
+  | "float64"
+  | "float16"
+  | "bfloat16"
+  | "int64"
+  | "int32"
+  | "int8"
+  | "uint8"
+  | "bool";
+
+export type TensorData =
+  | Float32Array
+  | Float64Array
+  | Uint16Array // float16 and bfloat16 bits
+  | BigInt64Array
+  | Int32Array
+  | Int8Array
+  | Uint8Array; // uint8 and bool
+
+export interface HostTensor {
+  dtype: DType;
+  dims: number[];
+  data: TensorData;
+}
+
+export type Float32Tensor = HostTensor & { dtype: "float32"; data: Float32Array };
+
+export const BYTES_PER_ELEMENT: Record<DType, number> = {
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
+
+export function numel(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+export function float32(dims: readonly number[], data?: Float32Array | readonly number[]): Float32Tensor {
+  const n = numel(dims);
+  const arr =
+    data === undefined ? new Float32Array(n) : data instanceof Float32Array ? data : Float32Array.from(data);
+  if (arr.length !== n)
+    throw new Error(`float32 tensor [${dims.join(",")}] needs ${n} values, got ${arr.length}`);
+  return { dtype: "float32", dims: [...dims], data: arr };
+}
+
+export function int64(dims: readonly number[], values: readonly (number | bigint)[]): HostTensor {
+  const data = BigInt64Array.from(values, (v) => BigInt(v));
+  if (data.length !== numel(dims))
+    throw new Error(`int64 tensor [${dims.join(",")}] needs ${numel(dims)} values`);
+  return { dtype: "int64", dims: [...dims], data };
+}
+
+export function shapeString(dims: readonly number[]): string {
+  return `[${dims.join(", ")}]`;
+}
+
+export function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** IEEE half bits -> float. */
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** Converts any floating tensor (float16, bfloat16, float64) to float32; float32 is returned as is. */
+export function toFloat32(t: HostTensor): Float32Tensor {
+  switch (t.dtype) {
+    case "float32":
+      return t as Float32Tensor;
+    case "float64":
+      return float32(t.dims, Float32Array.from(t.data as Float64Array));
+    case "float16": {
+      const src = t.data as Uint16Array;
+      const out = new Float32Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = halfToFloat(src[i]);
+      return float32(t.dims, out);
+    }
+    case "bfloat16": {
+      const src = t.data as Uint16Array;
+      const bits = new Uint32Array(src.length);
+      for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
+      return float32(t.dims, new Float32Array(bits.buffer));
+    }
+    default:
+      throw new Error(`cannot convert a ${t.dtype} tensor to float32`);
+  }
+}
