@@ -7,10 +7,14 @@ import type { Graph, Node } from "../graph/graph.ts";
 import { OPS } from "../ops/index.ts";
 import { float32 } from "../tensor/host-tensor.ts";
 
-/** Appends the gradient of scalar `loss` with respect to each of `wrt`; returns wrt name → gradient name. */
-export function addGradients(g: Graph, loss: string, wrt: readonly string[]): Map<string, string> {
+/**
+ * Appends the gradient of scalar `loss` with respect to each of `wrt`; returns wrt name → gradient name.
+ * With `seed` (a value shaped like `loss`), computes the vector-Jacobian product seed·∂loss/∂wrt instead,
+ * so `loss` need not be a scalar (the finite-difference checker uses this).
+ */
+export function addGradients(g: Graph, loss: string, wrt: readonly string[], seed?: string): Map<string, string> {
   const lossShape = g.shape(loss);
-  if (lossShape.length > 1 || (lossShape.length === 1 && lossShape[0] !== 1)) {
+  if (!seed && (lossShape.length > 1 || (lossShape.length === 1 && lossShape[0] !== 1))) {
     throw new Error(`loss must be a scalar, got shape [${lossShape}]`);
   }
   const forward = [...g.nodes];
@@ -28,7 +32,7 @@ export function addGradients(g: Graph, loss: string, wrt: readonly string[]): Ma
     contributions.set(value, [sum]);
     return sum;
   };
-  push(loss, g.constant(float32(lossShape, new Float32Array(Math.max(1, lossShape[0] ?? 1)).fill(1)), "one"));
+  push(loss, seed ?? g.constant(float32(lossShape, new Float32Array(Math.max(1, lossShape[0] ?? 1)).fill(1)), "one"));
 
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i];

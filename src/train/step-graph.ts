@@ -21,19 +21,14 @@ export function buildTrainStep(
   cfg: ConvNeXtConfig,
   batchShape: [number, number, number, number],
 ): TrainStepGraph {
-  const {
-    graph: g,
-    params,
-    dropPath,
-  } = buildConvNeXt(cfg, { training: true, inputShape: batchShape, outputs: [] });
-  const logitsNode = g.nodes.find((n) => n.outputs[0].startsWith("logits"));
-  if (!logitsNode) throw new Error("training needs a model with a classifier head (numClasses > 0)");
-  const logits = logitsNode.outputs[0];
+  if (cfg.numClasses <= 0) throw new Error("training needs a model with a classifier head (numClasses > 0)");
+  const built = buildConvNeXt(cfg, { training: true, inputShape: batchShape, outputs: ["logits"] });
+  const { graph: g, params, dropPath } = built;
+  const logits = "logits";
   const targets = g.input("targets", "float32", [batchShape[0], cfg.numClasses]);
   const loss = softTargetCrossEntropy(g, logits, targets);
   const grads = addGradients(g, loss, [...params.keys()]);
   g.output(g.op("Identity", [loss], {}, "loss"));
-  g.output(g.op("Identity", [logits], {}, "logits"));
   for (const [p, gp] of grads) g.output(g.op("Identity", [gp], {}, `grad.${p}`));
   return { onnx: toOnnxBytes(g), params, dropPath, batchShape };
 }

@@ -1,0 +1,30 @@
+// Shared test helpers: reading fixture tensors and comparing them.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { parseSafetensors } from "../src/checkpoint/safetensors.ts";
+import type { HostTensor } from "../src/tensor/host-tensor.ts";
+
+export function readTensors(path: string): Map<string, HostTensor> {
+  return parseSafetensors(new Uint8Array(readFileSync(path)), path).tensors;
+}
+
+export function maxAbsDiff(a: HostTensor, b: HostTensor): number {
+  assert.deepEqual(a.dims, b.dims, "shapes differ");
+  const x = a.data as Float32Array;
+  const y = b.data as Float32Array | Float64Array;
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+  return m;
+}
+
+export function maxAbs(a: HostTensor): number {
+  let m = 0;
+  for (const v of a.data as Float32Array) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+/** Asserts |a − b| ≤ tol elementwise, with a message naming the tensor and the worst difference. */
+export function assertClose(name: string, actual: HostTensor, expected: HostTensor, tol: number): void {
+  const d = maxAbsDiff(actual, expected);
+  assert.ok(d <= tol, `${name}: max |diff| ${d.toExponential(2)} > ${tol}`);
+}
