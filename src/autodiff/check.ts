@@ -7,6 +7,7 @@
  */
 import { Graph } from "../graph/graph.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
+import { lowerComposites } from "../ops/index.ts";
 import type { Session } from "../runtime/session.ts";
 import { float32, type Float32Tensor, type HostTensor, numel } from "../tensor/host-tensor.ts";
 import { addGradients } from "./grad.ts";
@@ -41,7 +42,11 @@ function gaussian(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
-export async function checkGradient(c: CheckCase, createSession: SessionFactory, seed = 1): Promise<CheckResult> {
+export async function checkGradient(
+  c: CheckCase,
+  createSession: SessionFactory,
+  seed = 1,
+): Promise<CheckResult> {
   const eps = c.eps ?? 1e-2;
   const g = new Graph("gradcheck");
   const names = c.inputs.map((i) => g.input(i.name, "float32", i.dims));
@@ -51,11 +56,15 @@ export async function checkGradient(c: CheckCase, createSession: SessionFactory,
   const grads = addGradients(g, y, names, probe);
   g.output(g.op("Identity", [y], {}, "y"));
   for (const n of names) g.output(g.op("Identity", [grads.get(n)!], {}, `grad.${n}`));
+  lowerComposites(g);
   const session = await createSession(toOnnxBytes(g));
 
   const rand = gaussian(seed);
   const draw = (dims: number[], positive?: boolean) =>
-    float32(dims, Float32Array.from({ length: numel(dims) }, () => (positive ? 1 + 0.5 * Math.tanh(rand()) : rand())));
+    float32(
+      dims,
+      Float32Array.from({ length: numel(dims) }, () => (positive ? 1 + 0.5 * Math.tanh(rand()) : rand())),
+    );
   const x = c.inputs.map((i) => draw(i.dims, i.positive));
   const v = c.inputs.map((i) => draw(i.dims));
   const r = draw(yShape);

@@ -12,13 +12,18 @@ import { float32 } from "../tensor/host-tensor.ts";
  * With `seed` (a value shaped like `loss`), computes the vector-Jacobian product seed·∂loss/∂wrt instead,
  * so `loss` need not be a scalar (the finite-difference checker uses this).
  */
-export function addGradients(g: Graph, loss: string, wrt: readonly string[], seed?: string): Map<string, string> {
+export function addGradients(
+  g: Graph,
+  loss: string,
+  wrt: readonly string[],
+  seed?: string,
+): Map<string, string> {
   const lossShape = g.shape(loss);
   if (!seed && (lossShape.length > 1 || (lossShape.length === 1 && lossShape[0] !== 1))) {
     throw new Error(`loss must be a scalar, got shape [${lossShape}]`);
   }
   const forward = [...g.nodes];
-  const relevant = relevantNodes(forward, loss, wrt);
+  const { relevant, dependsOnWrt } = relevantNodes(forward, loss, wrt);
   const contributions = new Map<string, string[]>();
   const push = (value: string, grad: string) => {
     const list = contributions.get(value);
@@ -32,7 +37,10 @@ export function addGradients(g: Graph, loss: string, wrt: readonly string[], see
     contributions.set(value, [sum]);
     return sum;
   };
-  push(loss, seed ?? g.constant(float32(lossShape, new Float32Array(Math.max(1, lossShape[0] ?? 1)).fill(1)), "one"));
+  push(
+    loss,
+    seed ?? g.constant(float32(lossShape, new Float32Array(Math.max(1, lossShape[0] ?? 1)).fill(1)), "one"),
+  );
 
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i];
@@ -41,7 +49,10 @@ export function addGradients(g: Graph, loss: string, wrt: readonly string[], see
     if (dys.every((d) => d === undefined)) continue;
     const rule = OPS[node.op]?.grad;
     if (!rule) throw new Error(`no gradient rule for ${node.op} (node '${node.name}')`);
-    const dxs = rule(g, node, dys);
+    // Inputs that do not depend on a parameter (data, constants) get no gradient: skipping them avoids
+    // whole-tensor work such as reducing dy·x down to a scalar constant.
+    const needs = node.inputs.map((x) => x !== "" && dependsOnWrt.has(x));
+    const dxs = rule(g, node, dys, needs);
     dxs.forEach((dx, k) => {
       if (dx && node.inputs[k]) push(node.inputs[k], dx);
     });
@@ -56,7 +67,11 @@ export function addGradients(g: Graph, loss: string, wrt: readonly string[], see
 }
 
 /** Nodes that depend on some `wrt` value and that the loss depends on. */
-function relevantNodes(nodes: readonly Node[], loss: string, wrt: readonly string[]): Set<Node> {
+function relevantNodes(
+  nodes: readonly Node[],
+  loss: string,
+  wrt: readonly string[],
+): { relevant: Set<Node>; dependsOnWrt: Set<string> } {
   const fromWrt = new Set<string>(wrt);
   const forwardReach = new Set<Node>();
   for (const n of nodes) {
@@ -74,5 +89,5 @@ function relevantNodes(nodes: readonly Node[], loss: string, wrt: readonly strin
       for (const x of n.inputs) needed.add(x);
     }
   }
-  return result;
+  return { relevant: result, dependsOnWrt: fromWrt };
 }

@@ -7,8 +7,9 @@
  */
 import { type Dim, f, Graph } from "../graph/graph.ts";
 import "../ops/index.ts";
+import { geluComposite } from "../ops/gelu.ts";
 import { i64, reshape, scalar, transpose } from "../ops/types.ts";
-import type { HostTensor } from "../tensor/host-tensor.ts";
+import { float32, type HostTensor, toFloat32 } from "../tensor/host-tensor.ts";
 import type { ConvNeXtConfig } from "./config.ts";
 
 export const FEATURE_OUTPUTS = [
@@ -97,15 +98,18 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
   const shapes = paramShapes(cfg);
   const values = new Map<string, string>();
   for (const [name, dims] of shapes) {
-    if (opts.weights) {
-      const t = opts.weights.get(name);
-      if (!t) throw new Error(`weights lack '${name}' [${dims.join(", ")}]`);
-      values.set(name, g.initializer(name, t));
-    } else {
-      values.set(name, g.input(name, "float32", dims));
-    }
+    if (!opts.weights) values.set(name, g.input(name, "float32", dims));
+    else if (!opts.weights.has(name)) throw new Error(`weights lack '${name}' [${dims.join(", ")}]`);
   }
-  const P = (name: string): string => values.get(name)!;
+  /** A parameter's value: a graph input (training) or, created on first use, an initializer. */
+  const P = (name: string): string => {
+    let v = values.get(name);
+    if (!v) {
+      v = g.initializer(name, opts.weights!.get(name)!);
+      values.set(name, v);
+    }
+    return v;
+  };
   const x = g.input("x", "float32", opts.inputShape ?? ["N", cfg.inChans, "H", "W"]);
   const dropPath: BuiltModel["dropPath"] = [];
   const nhwc = (t: string) => transpose(g, t, [0, 2, 3, 1]);
@@ -118,12 +122,30 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
       training ? 3 : 1,
       "ln",
     )[0];
-  /** Linear layer on channels-last input; conv_mlp checkpoints store the weight as [out, in, 1, 1]. */
-  const linear = (t: string, prefix: string) => {
-    let w = P(`${prefix}.weight`);
+  /**
+   * Linear layer on channels-last input; conv_mlp checkpoints store the weight as [out, in, 1, 1].
+   * With baked weights the transposed weight is stored directly and a following layer scale is folded in
+   * (γ·(Wx + b) = (γW)x + γb), which saves one elementwise pass per block.
+   */
+  const linear = (t: string, prefix: string, scale?: string) => {
     const [o, i] = shapes.get(`${prefix}.weight`)!;
+    if (opts.weights) {
+      const { weight, bias } = foldLinear(opts.weights, prefix, [o, i], scale);
+      return g.op(
+        "Add",
+        [
+          g.op("MatMul", [t, g.initializer(`${prefix}.weight_t`, weight)]),
+          g.initializer(`${prefix}.bias_folded`, bias),
+        ],
+        {},
+        "linear",
+      );
+    }
+    let w = P(`${prefix}.weight`);
     if (cfg.convMlp) w = reshape(g, w, [o, i]);
-    return g.op("Add", [g.op("MatMul", [t, transpose(g, w, [1, 0])]), P(`${prefix}.bias`)], {}, "linear");
+    let y = g.op("Add", [g.op("MatMul", [t, transpose(g, w, [1, 0])]), P(`${prefix}.bias`)], {}, "linear");
+    if (scale) y = g.op("Mul", [y, P(scale)], {}, "layer_scale");
+    return y;
   };
   const emit = (name: FeatureName, t: string) => {
     if (outputs.includes(name)) g.output(g.op("Identity", [t], {}, name));
@@ -164,10 +186,10 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
         "dwconv",
       );
       y = ln(nhwc(y), `${k}.norm`, cfg.normEps);
-      y = gelu(g, linear(y, `${k}.mlp.fc1`));
+      const hidden = linear(y, `${k}.mlp.fc1`);
+      y = training ? geluComposite(g, hidden) : gelu(g, hidden);
       if (cfg.version === 2) y = grn(g, y, P(`${k}.mlp.grn.weight`), P(`${k}.mlp.grn.bias`));
-      y = linear(y, `${k}.mlp.fc2`);
-      if (cfg.layerScaleInit !== null) y = g.op("Mul", [y, P(`${k}.gamma`)], {}, "layer_scale");
+      y = linear(y, `${k}.mlp.fc2`, cfg.layerScaleInit !== null ? `${k}.gamma` : undefined);
       y = nchw(y);
       const rate = totalBlocks > 1 ? (cfg.dropPathRate * blockIndex) / (totalBlocks - 1) : 0;
       if (training && rate > 0) {
@@ -212,4 +234,23 @@ export function grn(g: Graph, x: string, gamma: string, beta: string): string {
   ]);
   const scaled = g.op("Mul", [gamma, g.op("Mul", [x, nx])]);
   return g.op("Add", [g.op("Add", [scaled, beta]), x], {}, "grn");
+}
+
+/** A linear layer's weight transposed to [in, out] with an optional per-output scale folded into weight and bias. */
+function foldLinear(weights: Map<string, HostTensor>, prefix: string, [o, i]: number[], scale?: string) {
+  const w = toFloat32(weights.get(`${prefix}.weight`)!).data;
+  const b = toFloat32(weights.get(`${prefix}.bias`)!).data;
+  const s = scale ? toFloat32(weights.get(scale)!).data : undefined;
+  const wt = new Float32Array(o * i);
+  for (let r = 0; r < o; r++) {
+    const f = s ? s[r] : 1;
+    for (let c = 0; c < i; c++) wt[c * o + r] = w[r * i + c] * f;
+  }
+  return {
+    weight: float32([i, o], wt),
+    bias: float32(
+      [o],
+      Float32Array.from(b, (v, r) => v * (s ? s[r] : 1)),
+    ),
+  };
 }

@@ -124,10 +124,14 @@ function weightGrad(g: Graph, n: Node, dy: string): string {
 export const convOps = {
   Conv: {
     infer: inferConv,
-    grad: (g, n, [dy]) => {
+    grad: (g, n, [dy], needs) => {
       if (!dy) return [];
-      const grads: (string | undefined)[] = [inputGrad(g, n, dy), weightGrad(g, n, dy)];
-      if (n.inputs[2]) grads.push(g.op("ReduceSum", [dy, i64(g, [0, 2, 3])], { keepdims: 0 }, "dconv_b"));
+      const grads: (string | undefined)[] = [
+        needs[0] ? inputGrad(g, n, dy) : undefined,
+        needs[1] ? weightGrad(g, n, dy) : undefined,
+      ];
+      if (n.inputs[2] && needs[2])
+        grads.push(g.op("ReduceSum", [dy, i64(g, [0, 2, 3])], { keepdims: 0 }, "dconv_b"));
       return grads;
     },
   },

@@ -12,28 +12,35 @@ const same = (grad?: OpDef["grad"]): OpDef => ({ infer: (_g, _n, [a]) => [a], gr
 const shapeOf = (g: Graph, n: Node, i: number): Shape => g.shape(n.inputs[i]);
 
 export const elementwiseOps = {
-  Add: binary((g, n, [dy]) =>
-    dy ? [unbroadcast(g, dy, shapeOf(g, n, 0)), unbroadcast(g, dy, shapeOf(g, n, 1))] : [],
-  ),
-  Sub: binary((g, n, [dy]) =>
-    dy ? [unbroadcast(g, dy, shapeOf(g, n, 0)), unbroadcast(g, g.op("Neg", [dy]), shapeOf(g, n, 1))] : [],
-  ),
+  Add: binary((g, n, [dy], needs) => {
+    if (!dy) return [];
+    return [0, 1].map((i) => (needs[i] ? unbroadcast(g, dy, shapeOf(g, n, i)) : undefined));
+  }),
+  Sub: binary((g, n, [dy], needs) => {
+    if (!dy) return [];
+    return [
+      needs[0] ? unbroadcast(g, dy, shapeOf(g, n, 0)) : undefined,
+      needs[1] ? g.op("Neg", [unbroadcast(g, dy, shapeOf(g, n, 1))]) : undefined,
+    ];
+  }),
   // Mul is bilinear: each input's gradient is dy times the other input.
-  Mul: binary((g, n, [dy]) => {
+  Mul: binary((g, n, [dy], needs) => {
     if (!dy) return [];
     const [a, b] = n.inputs;
     return [
-      unbroadcast(g, g.op("Mul", [dy, b]), shapeOf(g, n, 0)),
-      unbroadcast(g, g.op("Mul", [dy, a]), shapeOf(g, n, 1)),
+      needs[0] ? unbroadcast(g, g.op("Mul", [dy, b]), shapeOf(g, n, 0)) : undefined,
+      needs[1] ? unbroadcast(g, g.op("Mul", [dy, a]), shapeOf(g, n, 1)) : undefined,
     ];
   }),
-  // d(a/b) = dy/b, -dy*y/b
-  Div: binary((g, n, [dy]) => {
+  // d(a/b) = dy/b, −dy·y/b
+  Div: binary((g, n, [dy], needs) => {
     if (!dy) return [];
     const [, b] = n.inputs;
     const da = g.op("Div", [dy, b]);
-    const db = g.op("Neg", [g.op("Mul", [da, n.outputs[0]])]);
-    return [unbroadcast(g, da, shapeOf(g, n, 0)), unbroadcast(g, db, shapeOf(g, n, 1))];
+    const db = needs[1]
+      ? unbroadcast(g, g.op("Neg", [g.op("Mul", [da, n.outputs[0]])]), shapeOf(g, n, 1))
+      : undefined;
+    return [needs[0] ? unbroadcast(g, da, shapeOf(g, n, 0)) : undefined, db];
   }),
   Neg: same((g, _n, [dy]) => [dy && g.op("Neg", [dy])]),
   Identity: same((_g, _n, [dy]) => [dy]),

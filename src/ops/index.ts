@@ -5,6 +5,7 @@
 import { type Graph, type Node, setShapeInferer } from "../graph/graph.ts";
 import { convOps } from "./conv.ts";
 import { elementwiseOps } from "./elementwise.ts";
+import { geluOps } from "./gelu.ts";
 import { linearOps } from "./linear.ts";
 import { normOps } from "./norm.ts";
 import { reduceOps } from "./reduce.ts";
@@ -20,6 +21,7 @@ export const OPS: Record<string, OpDef> = {
   ...convOps,
   ...normOps,
   ...softmaxOps,
+  ...geluOps,
 };
 
 /** Registers additional op families (e.g. BatchNormalization, MaxPool gradients) beside the core ones. */
@@ -41,5 +43,27 @@ function inferShapes(g: Graph, node: Node): (Shape | undefined)[] | undefined {
 }
 
 setShapeInferer(inferShapes);
+
+/**
+ * Replaces composite nodes by their primitives, in place and in order, keeping the composite's output names
+ * so every consumer (forward or backward) still finds its inputs.
+ */
+export function lowerComposites(g: Graph): void {
+  const nodes = g.nodes.splice(0);
+  for (const node of nodes) {
+    const lower = OPS[node.op]?.lower;
+    if (!lower) {
+      g.nodes.push(node);
+      continue;
+    }
+    const start = g.nodes.length;
+    const produced = lower(g, node);
+    const rename = new Map(produced.map((v, i) => [v, node.outputs[i]]));
+    for (const n of g.nodes.slice(start)) {
+      n.outputs = n.outputs.map((o) => rename.get(o) ?? o);
+      n.inputs = n.inputs.map((x) => rename.get(x) ?? x);
+    }
+  }
+}
 
 export type { OpDef, Shape } from "./types.ts";

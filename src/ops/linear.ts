@@ -11,12 +11,15 @@ export const linearOps = {
       const batch = broadcastShapes(a.slice(0, -2), b.slice(0, -2));
       return [[...batch, a[a.length - 2], b[b.length - 1]]];
     },
-    grad: (g, n, [dy]) => {
+    grad: (g, n, [dy], needs) => {
       if (!dy) return [];
       const [a, b] = n.inputs;
       const sa = g.shape(a);
       const sb = g.shape(b);
-      const da = unbroadcast(g, g.op("MatMul", [dy, transpose(g, b, swapLast(sb.length))]), sa);
+      const da = needs[0]
+        ? unbroadcast(g, g.op("MatMul", [dy, transpose(g, b, swapLast(sb.length))]), sa)
+        : undefined;
+      if (!needs[1]) return [da];
       if (sb.length === 2) {
         // A weight shared over all rows: one Gemm with transA over the flattened rows.
         const k = sa[sa.length - 1];
@@ -35,7 +38,7 @@ export const linearOps = {
       const k = n.attrs.transB ? b[0] : b[1];
       return [[m, k]];
     },
-    grad: (g, n, [dy]) => {
+    grad: (g, n, [dy], needs) => {
       if (!dy) return [];
       if (((n.attrs.alpha as { f: number } | undefined)?.f ?? 1) !== 1)
         throw new Error("Gemm gradient: alpha must be 1");
@@ -43,14 +46,18 @@ export const linearOps = {
       const tA = !!n.attrs.transA;
       const tB = !!n.attrs.transB;
       // dA = dY op(B)^T (transposed back if A was transposed); dB likewise.
-      const da = tA
-        ? g.op("Gemm", [b, dy], { transA: tB ? 1 : 0, transB: 1 })
-        : g.op("Gemm", [dy, b], { transB: tB ? 0 : 1 });
-      const db = tB
-        ? g.op("Gemm", [dy, a], { transA: 1, transB: tA ? 1 : 0 })
-        : g.op("Gemm", [a, dy], { transA: tA ? 0 : 1 });
+      const da = !needs[0]
+        ? undefined
+        : tA
+          ? g.op("Gemm", [b, dy], { transA: tB ? 1 : 0, transB: 1 })
+          : g.op("Gemm", [dy, b], { transB: tB ? 0 : 1 });
+      const db = !needs[1]
+        ? undefined
+        : tB
+          ? g.op("Gemm", [dy, a], { transA: 1, transB: tA ? 1 : 0 })
+          : g.op("Gemm", [a, dy], { transA: tA ? 0 : 1 });
       const grads: (string | undefined)[] = [da, db];
-      if (c) grads.push(unbroadcast(g, dy, g.shape(c)));
+      if (c && needs[2]) grads.push(unbroadcast(g, dy, g.shape(c)));
       return grads;
     },
   },

@@ -12,7 +12,7 @@ export const normOps = {
       const stat = x.map((d, i) => (i < axis ? d : 1));
       return [x, stat, stat];
     },
-    grad: (g, n, [dy]) => {
+    grad: (g, n, [dy], needs) => {
       if (!dy) return [];
       const [x, scale, bias] = n.inputs;
       const xs = g.shape(x);
@@ -25,11 +25,14 @@ export const normOps = {
       const c = xs[xs.length - 1];
       const last = i64(g, [-1]);
       const xhat = g.op("Mul", [g.op("Sub", [x, mean]), istd], {}, "ln_xhat");
-      const gh = g.op("Mul", [dy, scale]);
-      const meanG = g.op("ReduceMean", [gh, last], { keepdims: 1 });
-      const meanGX = g.op("ReduceMean", [g.op("Mul", [gh, xhat]), last], { keepdims: 1 });
-      const inner = g.op("Sub", [g.op("Sub", [gh, meanG]), g.op("Mul", [xhat, meanGX])]);
-      const dx = g.op("Mul", [inner, istd], {}, "ln_dx");
+      let dx: string | undefined;
+      if (needs[0]) {
+        const gh = g.op("Mul", [dy, scale]);
+        const meanG = g.op("ReduceMean", [gh, last], { keepdims: 1 });
+        const meanGX = g.op("ReduceMean", [g.op("Mul", [gh, xhat]), last], { keepdims: 1 });
+        const inner = g.op("Sub", [g.op("Sub", [gh, meanG]), g.op("Mul", [xhat, meanGX])]);
+        dx = g.op("Mul", [inner, istd], {}, "ln_dx");
+      }
       const rows = (t: string) => reshape(g, t, [-1, c]);
       const dscale = g.op(
         "ReduceSum",

@@ -12,9 +12,15 @@ export interface OpDef {
   infer(g: Graph, node: Node, shapes: Shape[]): (Shape | undefined)[];
   /**
    * Vector-Jacobian product: given the gradients of the node's outputs (undefined = zero), emit nodes into g
-   * computing the gradients of its inputs (undefined = zero or not differentiable).
+   * computing the gradients of its inputs (undefined = zero or not differentiable). `needs[i]` is false for
+   * inputs that need no gradient (constants, data): rules skip their work.
    */
-  grad?(g: Graph, node: Node, dy: (string | undefined)[]): (string | undefined)[];
+  grad?(g: Graph, node: Node, dy: (string | undefined)[], needs: boolean[]): (string | undefined)[];
+  /**
+   * Composites only (ops that are not ONNX ops but carry a faster gradient rule): emits the primitives that
+   * compute the node and returns their outputs, in the node's output order.
+   */
+  lower?(g: Graph, node: Node): string[];
 }
 
 export function scalar(g: Graph, v: number): string {

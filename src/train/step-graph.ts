@@ -7,6 +7,7 @@ import { addGradients } from "../autodiff/grad.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import { buildConvNeXt } from "../models/convnext.ts";
+import { lowerComposites } from "../ops/index.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
 
 export interface TrainStepGraph {
@@ -30,5 +31,6 @@ export function buildTrainStep(
   const grads = addGradients(g, loss, [...params.keys()]);
   g.output(g.op("Identity", [loss], {}, "loss"));
   for (const [p, gp] of grads) g.output(g.op("Identity", [gp], {}, `grad.${p}`));
+  lowerComposites(g);
   return { onnx: toOnnxBytes(g), params, dropPath, batchShape };
 }

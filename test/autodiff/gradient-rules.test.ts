@@ -5,6 +5,7 @@ import { type CheckCase, checkGradient } from "../../src/autodiff/check.ts";
 import type { Graph } from "../../src/graph/graph.ts";
 import { f } from "../../src/graph/graph.ts";
 import { gelu, grn } from "../../src/models/convnext.ts";
+import { GELU_OP, geluComposite } from "../../src/ops/gelu.ts";
 import { OPS } from "../../src/ops/index.ts";
 import { i64 } from "../../src/ops/types.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
@@ -20,7 +21,12 @@ const binary = (op: string, a: number[], b: number[], positive?: boolean): Check
   inputs: [X(a), W(b, positive)],
   build: (g, [x, w]) => g.op(op, [x, w]),
 });
-const conv = (x: number[], w: number[], attrs: Record<string, number | number[]>, bias = true): CheckCase => ({
+const conv = (
+  x: number[],
+  w: number[],
+  attrs: Record<string, number | number[]>,
+  bias = true,
+): CheckCase => ({
   inputs: bias ? [X(x), W(w), B([w[0]])] : [X(x), W(w)],
   build: (g, ins) => g.op("Conv", ins, attrs),
 });
@@ -39,26 +45,49 @@ const CASES: Record<string, [string, CheckCase][]> = {
   Sqrt: [["", unary("Sqrt", [6], true)]],
   Reciprocal: [["", unary("Reciprocal", [6], true)]],
   Relu: [["", { ...unary("Relu", [3, 7]), eps: 1e-3 }]],
-  Transpose: [["", { inputs: [X([2, 3, 4])], build: (g, [x]) => g.op("Transpose", [x], { perm: [2, 0, 1] }) }]],
+  Transpose: [
+    ["", { inputs: [X([2, 3, 4])], build: (g, [x]) => g.op("Transpose", [x], { perm: [2, 0, 1] }) }],
+  ],
   Reshape: [["", { inputs: [X([2, 6])], build: (g, [x]) => g.op("Reshape", [x, i64(g, [3, -1])]) }]],
   Flatten: [["", { inputs: [X([2, 3, 2])], build: (g, [x]) => g.op("Flatten", [x], { axis: 1 }) }]],
   Unsqueeze: [["", { inputs: [X([2, 3])], build: (g, [x]) => g.op("Unsqueeze", [x, i64(g, [1])]) }]],
   Squeeze: [["", { inputs: [X([2, 1, 3])], build: (g, [x]) => g.op("Squeeze", [x, i64(g, [1])]) }]],
   Slice: [
-    ["window", { inputs: [X([4, 5])], build: (g, [x]) => g.op("Slice", [x, i64(g, [1, 1]), i64(g, [3, 4]), i64(g, [0, 1])]) }],
+    [
+      "window",
+      {
+        inputs: [X([4, 5])],
+        build: (g, [x]) => g.op("Slice", [x, i64(g, [1, 1]), i64(g, [3, 4]), i64(g, [0, 1])]),
+      },
+    ],
     [
       "flip",
       {
         inputs: [X([3, 4])],
-        build: (g, [x]) => g.op("Slice", [x, i64(g, [-1]), i64(g, [Number.MIN_SAFE_INTEGER]), i64(g, [1]), i64(g, [-1])]),
+        build: (g, [x]) =>
+          g.op("Slice", [x, i64(g, [-1]), i64(g, [Number.MIN_SAFE_INTEGER]), i64(g, [1]), i64(g, [-1])]),
       },
     ],
   ],
   Pad: [["", { inputs: [X([2, 3])], build: (g, [x]) => g.op("Pad", [x, i64(g, [1, 0, 0, 2])]) }]],
-  Concat: [["", { inputs: [X([2, 3]), W([2, 2])], build: (g, [x, w]) => g.op("Concat", [x, w], { axis: 1 }) }]],
-  ReduceSum: [["", { inputs: [X([2, 3, 4])], build: (g, [x]) => g.op("ReduceSum", [x, i64(g, [1])], { keepdims: 0 }) }]],
-  ReduceMean: [["", { inputs: [X([2, 3, 4])], build: (g, [x]) => g.op("ReduceMean", [x, i64(g, [0, 2])], { keepdims: 1 }) }]],
-  ReduceL2: [["", { inputs: [X([2, 3, 4])], build: (g, [x]) => g.op("ReduceL2", [x, i64(g, [1, 2])], { keepdims: 1 }) }]],
+  Concat: [
+    ["", { inputs: [X([2, 3]), W([2, 2])], build: (g, [x, w]) => g.op("Concat", [x, w], { axis: 1 }) }],
+  ],
+  ReduceSum: [
+    ["", { inputs: [X([2, 3, 4])], build: (g, [x]) => g.op("ReduceSum", [x, i64(g, [1])], { keepdims: 0 }) }],
+  ],
+  ReduceMean: [
+    [
+      "",
+      { inputs: [X([2, 3, 4])], build: (g, [x]) => g.op("ReduceMean", [x, i64(g, [0, 2])], { keepdims: 1 }) },
+    ],
+  ],
+  ReduceL2: [
+    [
+      "",
+      { inputs: [X([2, 3, 4])], build: (g, [x]) => g.op("ReduceL2", [x, i64(g, [1, 2])], { keepdims: 1 }) },
+    ],
+  ],
   MatMul: [
     ["weight", binary("MatMul", [2, 3, 4], [4, 5])],
     ["batched", binary("MatMul", [2, 3, 4], [2, 4, 2])],
@@ -78,7 +107,10 @@ const CASES: Record<string, [string, CheckCase][]> = {
     ["3x3 pad 1", conv([2, 3, 6, 6], [4, 3, 3, 3], { pads: [1, 1, 1, 1] })],
     ["patchify 4x4/4", conv([2, 3, 9, 9], [5, 3, 4, 4], { strides: [4, 4] })],
     ["depthwise 7x7", conv([2, 4, 5, 5], [4, 1, 7, 7], { pads: [3, 3, 3, 3], group: 4 })],
-    ["grouped 3x3/2", conv([1, 4, 7, 7], [6, 2, 3, 3], { pads: [1, 1, 1, 1], strides: [2, 2], group: 2 }, false)],
+    [
+      "grouped 3x3/2",
+      conv([1, 4, 7, 7], [6, 2, 3, 3], { pads: [1, 1, 1, 1], strides: [2, 2], group: 2 }, false),
+    ],
     ["7x7/2 pad 3 odd input", conv([1, 2, 9, 11], [3, 2, 7, 7], { pads: [3, 3, 3, 3], strides: [2, 2] })],
     ["1x1/2", conv([1, 3, 5, 5], [2, 3, 1, 1], { strides: [2, 2] }, false)],
   ],
@@ -93,11 +125,14 @@ const CASES: Record<string, [string, CheckCase][]> = {
   ],
   LogSoftmax: [["", { inputs: [X([3, 5])], build: (g, [x]) => g.op("LogSoftmax", [x], { axis: -1 }) }]],
   Softmax: [["", { inputs: [X([3, 5])], build: (g, [x]) => g.op("Softmax", [x], { axis: -1 }) }]],
+  [GELU_OP]: [
+    ["composite with its own rule", { inputs: [X([3, 7])], build: (g, [x]) => geluComposite(g, x) }],
+  ],
 };
 
 /** Composites that differentiate through their primitives. */
 const COMPOSITES: [string, CheckCase][] = [
-  ["GELU", { inputs: [X([3, 7])], build: (g: Graph, [x]) => gelu(g, x) }],
+  ["GELU through its primitives", { inputs: [X([3, 7])], build: (g: Graph, [x]) => gelu(g, x) }],
   [
     "GRN (V2)",
     { inputs: [X([2, 3, 3, 6]), W([6]), B([6])], build: (g: Graph, [x, w, b]) => grn(g, x, w, b) },

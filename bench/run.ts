@@ -1,0 +1,16 @@
+/** `npm run bench`: benchmarks (not tests). `npm run bench -- inference` runs one section. */
+import { resolve } from "node:path";
+import { benchInference } from "./inference.ts";
+import { benchTraining } from "./train-throughput.ts";
+
+const fixtures = process.env.CONVNEXT_FIXTURES ?? resolve(import.meta.dirname, "../../shared/fixtures");
+const sections: Record<string, () => Promise<string[]>> = {
+  inference: () => benchInference(fixtures),
+  training: () => benchTraining(),
+};
+const only = process.argv.slice(2);
+for (const [name, run] of Object.entries(sections)) {
+  if (only.length && !only.includes(name)) continue;
+  for (const line of await run()) console.log(line);
+  console.log();
+}

@@ -1,0 +1,23 @@
+/** The `convnext` command line: one file per subcommand, each exporting `register(program)`. */
+import { Command } from "commander";
+import * as convert from "./convert.ts";
+import * as exportCmd from "./export.ts";
+import * as info from "./info.ts";
+import * as inspect from "./inspect.ts";
+import * as run from "./run.ts";
+import * as trainStep from "./train-step.ts";
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command("convnext")
+    .description("ConvNeXt V1/V2 image models: inference, training and the paper's roadmap, on onnxruntime")
+    .showHelpAfterError();
+  for (const cmd of [info, run, convert, exportCmd, inspect, trainStep]) cmd.register(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    // One line, naming the problem; the stack is for CONVNEXT_DEBUG=1.
+    const err = e as Error;
+    process.stderr.write(`convnext: ${process.env.CONVNEXT_DEBUG ? err.stack : err.message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,28 @@
+/** `convnext run`: a forward pass on a tensor file, writing logits, stem, stage0..3 and pre_logits. */
+import type { Command } from "commander";
+import { FEATURE_OUTPUTS } from "../models/convnext.ts";
+import { ConvNeXtModel } from "../node/model.ts";
+import { toFloat32 } from "../tensor/host-tensor.ts";
+import { positiveInt } from "./options.ts";
+import { readTensorFile, requireTensor, writeTensorFile } from "./tensor-files.ts";
+
+export function register(program: Command): void {
+  program
+    .command("run")
+    .description("run a model on tensor `x` (N,3,H,W) from a safetensors file")
+    .requiredOption("--weights <file|dir>", "checkpoint: .safetensors, .pth or an HF folder (any convention)")
+    .option("--model <name>", "architecture (inferred from the weights when omitted)")
+    .requiredOption("--input <x.safetensors>", "input file holding tensor x")
+    .requiredOption("--output <out.safetensors>", "output file")
+    .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .action(
+      async (opts: { weights: string; model?: string; input: string; output: string; threads?: number }) => {
+        const model = await ConvNeXtModel.load(opts.weights, { model: opts.model, threads: opts.threads });
+        const x = toFloat32(requireTensor(await readTensorFile(opts.input), "x", opts.input));
+        const outputs = FEATURE_OUTPUTS.filter((n) => n !== "logits" || model.config.numClasses > 0);
+        const result = await model.forward(x, outputs);
+        await writeTensorFile(opts.output, new Map(outputs.map((n) => [n, result[n]])));
+        await model.release();
+      },
+    );
+}

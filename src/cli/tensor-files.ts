@@ -1,0 +1,30 @@
+/** Reading and writing tensor files for the CLI (safetensors; writes are atomic). */
+import { readFile } from "node:fs/promises";
+import { saveSafetensors } from "../checkpoint/load-node.ts";
+import { parseSafetensors } from "../checkpoint/safetensors.ts";
+import type { HostTensor } from "../tensor/host-tensor.ts";
+
+export async function readTensorFile(path: string): Promise<Map<string, HostTensor>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseSafetensors(bytes, path).tensors;
+}
+
+export function requireTensor(tensors: Map<string, HostTensor>, name: string, file: string): HostTensor {
+  const t = tensors.get(name);
+  if (!t)
+    throw new Error(`${file} has no tensor '${name}' (it has: ${[...tensors.keys()].join(", ") || "none"})`);
+  return t;
+}
+
+export async function writeTensorFile(
+  path: string,
+  tensors: Map<string, HostTensor>,
+  metadata?: Record<string, string>,
+) {
+  await saveSafetensors(path, tensors, metadata);
+}

@@ -1,0 +1,101 @@
+/**
+ * `convnext train-step`: optimizer steps on one fixed batch, writing the loss and gradients of the first step
+ * and the parameters after the last one, with timm names — the debug-state check users compare with PyTorch.
+ */
+import type { Command } from "commander";
+import { inferConfig } from "../checkpoint/infer-architecture.ts";
+import { createSession } from "../runtime/session-node.ts";
+import { float32, type Float32Tensor, type HostTensor, toFloat32 } from "../tensor/host-tensor.ts";
+import { smoothedTargets } from "../train/loss.ts";
+import { StepRunner } from "../train/step-runner.ts";
+import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { readTensorFile, requireTensor, writeTensorFile } from "./tensor-files.ts";
+
+interface Options {
+  weights: string;
+  batch: string;
+  smoothing: number;
+  softTargets?: string;
+  lr: number;
+  weightDecay: number;
+  steps: number;
+  output: string;
+  threads?: number;
+}
+
+function targetsFrom(
+  batch: Map<string, HostTensor>,
+  opts: Options,
+  numClasses: number,
+  n: number,
+): Float32Tensor {
+  if (opts.softTargets) {
+    const t = toFloat32(requireTensor(batch, opts.softTargets, opts.batch));
+    if (t.dims.length !== 2 || t.dims[0] !== n || t.dims[1] !== numClasses) {
+      throw new Error(
+        `${opts.batch}: soft targets '${opts.softTargets}' have shape [${t.dims}], expected [${n}, ${numClasses}]`,
+      );
+    }
+    return t;
+  }
+  const y = requireTensor(batch, "y", opts.batch);
+  if (y.dims.length !== 1 || y.dims[0] !== n)
+    throw new Error(`${opts.batch}: y has shape [${y.dims}], expected [${n}]`);
+  return smoothedTargets(
+    Array.from(y.data as ArrayLike<number | bigint>, Number),
+    numClasses,
+    opts.smoothing,
+  );
+}
+
+export function register(program: Command): void {
+  program
+    .command("train-step")
+    .description(
+      "AdamW steps on one fixed batch; writes loss, grad.<param> (first step) and param.<param> (last)",
+    )
+    .requiredOption("--weights <params.safetensors>", "parameters (timm names; architecture inferred)")
+    .requiredOption("--batch <batch.safetensors>", "tensors x (N,3,H,W) and y (N) or soft targets")
+    .option("--smoothing <eps>", "label smoothing for hard labels", nonNegativeNumber("--smoothing"), 0)
+    .option("--soft-targets <name>", "use this (N, classes) tensor of the batch file as targets")
+    .option("--lr <lr>", "learning rate", nonNegativeNumber("--lr"), 1e-3)
+    .option(
+      "--weight-decay <wd>",
+      "decoupled weight decay (not on biases and 1-D parameters)",
+      nonNegativeNumber("--weight-decay"),
+      0.05,
+    )
+    .option("--steps <n>", "optimizer steps", positiveInt("--steps"), 1)
+    .option("--threads <n>", "onnxruntime threads", positiveInt("--threads"))
+    .requiredOption("--output <out.safetensors>", "output file")
+    .action(async (opts: Options) => {
+      const weights = await readTensorFile(opts.weights);
+      const params = new Map(
+        [...weights].map(([k, v]) => [k, float32(v.dims, Float32Array.from(toFloat32(v).data))]),
+      );
+      const config = inferConfig(params);
+      const batch = await readTensorFile(opts.batch);
+      const x = toFloat32(requireTensor(batch, "x", opts.batch));
+      if (x.dims.length !== 4) throw new Error(`${opts.batch}: x must be (N, C, H, W), got [${x.dims}]`);
+      const targets = targetsFrom(batch, opts, config.numClasses, x.dims[0]);
+      const runner = await StepRunner.create(
+        config,
+        params,
+        x.dims as [number, number, number, number],
+        (b) => createSession(b, { threads: opts.threads }),
+        { weightDecay: opts.weightDecay },
+      );
+      const out = new Map<string, HostTensor>();
+      for (let s = 0; s < opts.steps; s++) {
+        const r = await runner.step(x, targets, opts.lr);
+        if (s === 0) {
+          out.set("loss", float32([1], [r.loss]));
+          for (const [name, g] of r.grads)
+            out.set(`grad.${name}`, float32(params.get(name)!.dims, Float32Array.from(g)));
+        }
+      }
+      for (const [name, p] of params) out.set(`param.${name}`, p);
+      await writeTensorFile(opts.output, out);
+      await runner.release();
+    });
+}

@@ -1,0 +1,82 @@
+/**
+ * A ConvNeXt with weights, ready to run on onnxruntime-node: checkpoint → canonical (timm) tensors →
+ * validated against the architecture → ONNX graph with the weights as initializers → session.
+ */
+import { loadCheckpointFile } from "../checkpoint/load-node.ts";
+import { checkParams } from "../checkpoint/validate.ts";
+import { toOnnxBytes } from "../graph/onnx.ts";
+import type { ConvNeXtConfig } from "../models/config.ts";
+import { buildConvNeXt, type FeatureName, paramShapes } from "../models/convnext.ts";
+import { modelConfig } from "../models/variants.ts";
+import type { Session } from "../runtime/session.ts";
+import { createSession } from "../runtime/session-node.ts";
+import type { HostTensor } from "../tensor/host-tensor.ts";
+
+export interface LoadOptions {
+  /** Architecture name (e.g. convnext_tiny); inferred from the tensors when omitted. */
+  model?: string;
+  /** onnxruntime intra-op threads (default: all cores). */
+  threads?: number;
+}
+
+export class ConvNeXtModel {
+  private readonly sessions = new Map<string, Promise<Session>>();
+
+  constructor(
+    readonly config: ConvNeXtConfig,
+    readonly weights: Map<string, HostTensor>,
+    readonly threads?: number,
+  ) {
+    checkParams(paramShapes(config), weights, "weights");
+  }
+
+  /** Loads any supported checkpoint (safetensors, .pth, HF folder; official/timm/torchvision/HF names). */
+  static async load(path: string, opts: LoadOptions = {}): Promise<ConvNeXtModel> {
+    const ckpt = await loadCheckpointFile(path);
+    let config = ckpt.config;
+    if (opts.model) {
+      const named = modelConfig(opts.model, {
+        numClasses: config.numClasses,
+        headNormEps: config.headNormEps,
+      });
+      checkParams(paramShapes(named), ckpt.tensors, ckpt.source);
+      config = named;
+    }
+    return new ConvNeXtModel(config, ckpt.tensors, opts.threads);
+  }
+
+  /** The inference graph with weights baked in, as ONNX bytes (any ONNX engine can run it). */
+  toOnnx(outputs: readonly FeatureName[] = ["logits"]): Uint8Array {
+    return toOnnxBytes(buildConvNeXt(this.config, { weights: this.weights, outputs }).graph);
+  }
+
+  private session(outputs: readonly FeatureName[]): Promise<Session> {
+    const key = outputs.join(",");
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = createSession(this.toOnnx(outputs), { threads: this.threads });
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  /** Runs x (N, C, H, W float32) and returns the requested outputs by name. */
+  async forward(
+    x: HostTensor,
+    outputs: readonly FeatureName[] = ["logits"],
+  ): Promise<Record<string, HostTensor>> {
+    if (x.dims.length !== 4 || x.dims[1] !== this.config.inChans) {
+      throw new Error(`input must be (N, ${this.config.inChans}, H, W), got [${x.dims.join(", ")}]`);
+    }
+    const minSize = this.config.patchSize * 2 ** (this.config.dims.length - 1);
+    if (x.dims[2] < minSize || x.dims[3] < minSize) {
+      throw new Error(`input ${x.dims[2]}x${x.dims[3]} is smaller than the model's total stride ${minSize}`);
+    }
+    return (await this.session(outputs)).run({ x });
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
+}
