@@ -18,9 +18,7 @@ export async function benchInference(fixtures: string, repeats = 11): Promise<st
   const rng = new Rng(0);
   const ours = toOnnxBytes(buildConvNeXt(cfg, { weights: initParams(cfg, () => rng.normal()) }).graph);
   const peer = new Uint8Array(gunzipSync(readFileSync(`${fixtures}/peers/convnext_tiny_hf_opset14.onnx.gz`)));
-  const lines = [
-    "ConvNeXt-T fp32 inference, ms per batch (median of " + repeats + "), ours vs HF opset-14 peer",
-  ];
+  const lines = [`ConvNeXt-T fp32 inference, ms per batch (median of ${repeats}), ours vs HF opset-14 peer`];
   lines.push("batch threads   ours    peer   ratio (ours/peer)");
   for (const threads of [1, 2]) {
     const a = await createSession(ours, { threads });

@@ -18,7 +18,7 @@ const CASES = [
 ];
 
 export async function benchTraining(repeats = 5, only?: string): Promise<string[]> {
-  const lines = ["Training step (fwd + bwd + AdamW), 2 threads, median of " + repeats];
+  const lines = [`Training step (fwd + bwd + AdamW), 2 threads, median of ${repeats}`];
   lines.push("model          res batch   ms/step  img/s  (PyTorch here: img/s, ratio)  peak RSS");
   for (const c of CASES) {
     if (only && c.model !== only) continue;

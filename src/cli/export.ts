@@ -1,4 +1,5 @@
 /** `convnext export <model>`: the inference graph with its weights as one ONNX file, for any ONNX engine. */
+import { existsSync } from "node:fs";
 import { writeFileAtomic } from "../checkpoint/load-node.ts";
 import type { Command } from "commander";
 import { type FeatureName, FEATURE_OUTPUTS } from "../models/convnext.ts";
@@ -10,6 +11,7 @@ import { Rng } from "../train/rng.ts";
 export function register(program: Command): void {
   program
     .command("export <model>")
+    .summary("write a model (name or checkpoint) as ONNX with its weights")
     .description("write the model as ONNX (opset 18) with its weights")
     .option("--weights <file|dir>", "checkpoint to bake in (default: random init, seed 0)")
     .option("--precision <p>", "weight precision (fp32)", "fp32")
@@ -27,7 +29,9 @@ export function register(program: Command): void {
         if (bad.length)
           throw new Error(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
         let model: ConvNeXtModel;
-        if (opts.weights) {
+        if (existsSync(name)) {
+          model = await ConvNeXtModel.load(name);
+        } else if (opts.weights) {
           model = await ConvNeXtModel.load(opts.weights, { model: name });
         } else {
           const cfg = modelConfig(name);

@@ -34,13 +34,13 @@ export function register(program: Command): void {
       }
       const a = report.architecture;
       process.stdout.write(
-        [
+        `${[
           `file         ${report.file}`,
           `convention   ${report.convention}`,
           `tensors      ${report.tensors} (${report.params.toLocaleString("en-US")} parameters)`,
           `architecture ConvNeXt V${a.version} dims [${a.dims}] depths [${a.depths}] kernel ${a.kernelSize}` +
             `${a.convMlp ? " conv_mlp" : ""}${a.layerScale ? " layer-scale" : ""}, ${a.numClasses} classes, head eps ${a.headNormEps}`,
-        ].join("\n") + "\n",
+        ].join("\n")}\n`,
       );
     });
 }

@@ -1,0 +1,175 @@
+/**
+ * Checkpoint files on disk (Node only): read any supported file, rename to timm's keys, convert to float32 and
+ * infer the architecture; write safetensors atomically (temp file in the same directory, then rename, so a crash
+ * never leaves a half-written checkpoint under the real name).
+ */
+import { randomBytes } from "node:crypto";
+import { open, readFile, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { ConvNeXtConfig } from "../models/config.ts";
+import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
+import { toFloat32 } from "../tensor/host-tensor.ts";
+import type { Convention, HfConfigFacts } from "./conventions.ts";
+import {
+  detectConvention,
+  HF_DEFAULT_LAYER_NORM_EPS,
+  readHfConfig,
+  stateDictFromCheckpoint,
+  toTimm,
+} from "./conventions.ts";
+import { inferConfig } from "./infer-architecture.ts";
+import { isLegacyTorchSave, isZip, readPth } from "./pth.ts";
+import { parseSafetensors, serializeSafetensors } from "./safetensors.ts";
+
+export interface LoadedCheckpoint {
+  /** Parameters under timm's names, all float32. */
+  tensors: Map<string, Float32Tensor>;
+  /** The naming convention the file used. */
+  convention: Convention;
+  /** Architecture read off the weights (plus the head LN eps from an HF config.json). */
+  config: ConvNeXtConfig;
+  /** The weights file that was read. */
+  source: string;
+  /** Class names, when an HF config.json lists them (id2label). */
+  labels?: string[];
+  /** safetensors `__metadata__` ({} for .pth files). */
+  metadata: Record<string, string>;
+}
+
+export interface LoadOptions {
+  /** Load the EMA weights of a training checkpoint (`model_ema` / `state_dict_ema`) instead of `model`. */
+  useEma?: boolean;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A directory means an HF `save_pretrained` folder; a file may have an HF config.json beside it. */
+async function locate(path: string): Promise<{ weights: string; hfConfig?: string }> {
+  const info = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(e.code === "ENOENT" ? `${path}: no such file or directory` : `${path}: ${e.message}`);
+  });
+  if (!info.isDirectory()) {
+    const beside = join(dirname(path), "config.json");
+    return { weights: path, hfConfig: (await exists(beside)) ? beside : undefined };
+  }
+  for (const name of ["model.safetensors", "pytorch_model.bin"]) {
+    const weights = join(path, name);
+    if (await exists(weights)) {
+      const config = join(path, "config.json");
+      return { weights, hfConfig: (await exists(config)) ? config : undefined };
+    }
+  }
+  throw new Error(`${path}: directory holds no model.safetensors or pytorch_model.bin`);
+}
+
+function checkAgainstHfConfig(
+  config: ConvNeXtConfig,
+  facts: HfConfigFacts,
+  configPath: string,
+  source: string,
+): void {
+  const disagree = (what: string, said: unknown, found: unknown) =>
+    new Error(
+      `${configPath}: ${what} ${JSON.stringify(said)} disagrees with the weights in ${source} (${JSON.stringify(found)})`,
+    );
+  if (facts.dims && facts.dims.join() !== config.dims.join())
+    throw disagree("hidden_sizes", facts.dims, config.dims);
+  if (facts.depths && facts.depths.join() !== config.depths.join())
+    throw disagree("depths", facts.depths, config.depths);
+  if (facts.version !== config.version)
+    throw disagree("model_type", facts.modelType, `ConvNeXt V${config.version}`);
+  if (facts.numClasses !== undefined && config.numClasses !== 0 && facts.numClasses !== config.numClasses) {
+    throw disagree("number of labels", facts.numClasses, config.numClasses);
+  }
+}
+
+/**
+ * Loads a `.safetensors` file, a `torch.save` zip (`.pth`/`.pt`/`.bin`), or an HF folder (config.json +
+ * model.safetensors). The format is recognised from the bytes, not the extension.
+ */
+export async function loadCheckpointFile(path: string, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
+  const { weights: source, hfConfig } = await locate(path);
+  const file = await readFile(source);
+  const bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+
+  let tree: unknown;
+  let metadata: Record<string, string> = {};
+  if (isZip(bytes) || isLegacyTorchSave(bytes)) {
+    tree = readPth(bytes, source);
+  } else {
+    const parsed = parseSafetensors(bytes, source);
+    tree = parsed.tensors;
+    metadata = parsed.metadata;
+  }
+  const stateDict = stateDictFromCheckpoint(tree, { useEma: opts.useEma, source });
+  let convention: Convention;
+  try {
+    convention = detectConvention(stateDict.keys());
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  const named = toTimm(stateDict, { convention, source });
+
+  const tensors = new Map<string, Float32Tensor>();
+  for (const [key, t] of named) {
+    try {
+      tensors.set(key, toFloat32(t));
+    } catch (e) {
+      throw new Error(`${source}: ${key}: ${(e as Error).message}`);
+    }
+  }
+  const config = inferConfig(tensors, source);
+
+  let labels: string[] | undefined;
+  if (convention === "hf") {
+    if (hfConfig) {
+      const configPath = hfConfig;
+      let json: unknown;
+      try {
+        json = JSON.parse(await readFile(configPath, "utf8"));
+      } catch (e) {
+        throw new Error(`${configPath}: cannot read HF config (${(e as Error).message})`);
+      }
+      const facts = readHfConfig(json, configPath);
+      checkAgainstHfConfig(config, facts, configPath, source);
+      config.headNormEps = facts.headNormEps;
+      labels = facts.labels;
+    } else {
+      // NOTE: without a config.json HF itself would use ConvNextConfig's default layer_norm_eps, 1e-12.
+      config.headNormEps = HF_DEFAULT_LAYER_NORM_EPS;
+    }
+  }
+  return { tensors, convention, config, source, labels, metadata };
+}
+
+/** Writes `bytes` to `path` via a temp file in the same directory and a rename; removes the temp file on failure. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(temp, "wx");
+    await handle.writeFile(bytes);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(temp, path);
+  } catch (e) {
+    await handle?.close().catch(() => {});
+    await rm(temp, { force: true }).catch(() => {});
+    throw new Error(`cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Serializes tensors as safetensors and writes them atomically. */
+export async function saveSafetensors(
+  path: string,
+  tensors: Map<string, HostTensor> | Record<string, HostTensor>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
+}

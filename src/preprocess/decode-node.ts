@@ -1,0 +1,143 @@
+/**
+ * Image file → 8-bit RGB pixels in Node, with sharp (libvips), giving the values PIL's
+ * `Image.open(f).convert('RGB')` gives (what timm and torchvision feed their models):
+ * - ICC profiles are ignored (`ignoreIcc`): PIL uses pixel values as stored, sharp would otherwise convert to
+ *   sRGB through the embedded profile (up to 55 levels of difference on rocket.jpg).
+ * - EXIF orientation is not applied unless asked (`exifRotate`), as PIL does not apply it on open.
+ * - Grey → R=G=B; palette → its colours; alpha (and palette transparency) is dropped, not composited.
+ * - 16-bit samples follow PIL's modes: 16-bit grey opens as 'I;16' and convert('RGB') SATURATES it
+ *   (min(v, 255), Convert.c `I16_RGB`); 16-bit RGB(A) and grey+alpha keep the high byte (v >> 8).
+ * - CMYK follows PIL's naive `cmyk2rgb` (no colour management), see `cmykToRgb`.
+ * - The pixel limit is checked on the header before any pixel is decoded.
+ * Known gap: a GIF's transparent index decodes to the palette colour in PIL but to black here (libvips
+ * expands it to RGBA with alpha 0).
+ */
+import { readFile } from "node:fs/promises";
+import sharp, { type Metadata, type OutputInfo } from "sharp";
+import type { RgbImage } from "./rgb-image.ts";
+
+/** PIL's `Image.MAX_IMAGE_PIXELS` (PIL warns above it and refuses above twice as many; we refuse above it). */
+export const DEFAULT_MAX_PIXELS = 89_478_485;
+
+export interface DecodeOptions {
+  /** Apply the EXIF orientation (PIL's `ImageOps.exif_transpose`). Default false, as PIL on open. */
+  exifRotate?: boolean;
+  /** Refuse images with more pixels than this (checked from the header). Default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
+  /** Name used in error messages when decoding bytes (a path names itself). */
+  name?: string;
+}
+
+/** One line out of libvips' multi-line, repetitive messages. */
+function oneLine(message: string): string {
+  const lines = [...new Set(message.split("\n").map((l) => l.trim()))].filter(Boolean);
+  return lines.join("; ");
+}
+
+/** PIL Convert.c `cmyk2rgb`: out = CLIP8(nk - MULDIV255(c, nk)) with nk = 255 - k. */
+export function cmykToRgb(cmyk: Uint8Array): Uint8Array {
+  const n = cmyk.length / 4;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const nk = 255 - cmyk[i * 4 + 3];
+    for (let c = 0; c < 3; c++) {
+      const tmp = cmyk[i * 4 + c] * nk + 128;
+      const v = nk - (((tmp >> 8) + tmp) >> 8);
+      out[i * 3 + c] = Math.max(v, 0);
+    }
+  }
+  return out;
+}
+
+/** PIL's 16 → 8 bit rule: 'I;16' grey saturates, every other 16-bit mode keeps the high byte. */
+export function sixteenBitToRgb(samples: Uint16Array, channels: 1 | 3, grey16Saturates: boolean): Uint8Array {
+  const n = samples.length / channels;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      const v = samples[i * channels + (channels === 1 ? 0 : c)];
+      out[i * 3 + c] = grey16Saturates ? Math.min(v, 255) : v >> 8;
+    }
+  }
+  return out;
+}
+
+async function readInput(input: Uint8Array | string, name: string): Promise<Uint8Array> {
+  if (typeof input !== "string") return input;
+  try {
+    return await readFile(input);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`${name}: cannot read (${e.code ?? oneLine(e.message)})`);
+  }
+}
+
+/**
+ * Decodes JPEG, PNG (grey, palette, 16-bit, alpha), WebP, GIF (first frame), TIFF (first page), AVIF and the
+ * other formats sharp reads, into 8-bit RGB as PIL's `convert('RGB')` gives it.
+ */
+export async function decodeImage(input: Uint8Array | string, opts: DecodeOptions = {}): Promise<RgbImage> {
+  const name = typeof input === "string" ? input : (opts.name ?? "image");
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const bytes = await readInput(input, name);
+  if (bytes.length === 0) throw new Error(`${name}: empty file`);
+
+  // failOn 'error': refuse truncated or corrupt data as PIL does, but accept what libjpeg/libpng only warn
+  // about (PIL decodes those files too).
+  const base = { failOn: "error", ignoreIcc: true, limitInputPixels: false } as const;
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, base).metadata();
+  } catch (err) {
+    const msg = oneLine((err as Error).message);
+    const what = /unsupported image format/i.test(msg) ? "not an image" : "corrupt or truncated image";
+    throw new Error(`${name}: ${what} (${msg})`);
+  }
+  const { width, height } = meta;
+  if (!width || !height) throw new Error(`${name}: not an image (no dimensions in the header)`);
+  if (width * height > maxPixels) {
+    throw new Error(
+      `${name}: ${width}x${height} = ${width * height} pixels exceeds the limit of ${maxPixels} ` +
+        "(decompression-bomb guard; raise maxPixels to allow it)",
+    );
+  }
+
+  // sharp's own limit backs up the header check (0/false there would mean "no limit").
+  const limitInputPixels = Number.isFinite(maxPixels) && maxPixels >= 1 ? Math.floor(maxPixels) : false;
+  const image = sharp(bytes, { ...base, limitInputPixels, autoOrient: opts.exifRotate ?? false });
+  try {
+    let data: Uint8Array;
+    let info: OutputInfo;
+    if (meta.space === "cmyk") {
+      // Keep the stored CMYK (libvips would colour-manage it) and convert as PIL does.
+      const r = await image
+        .pipelineColourspace("cmyk")
+        .toColourspace("cmyk")
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      data = cmykToRgb(r.data);
+      info = r.info;
+    } else if (meta.depth === "ushort") {
+      const grey = (meta.channels ?? 3) <= 2;
+      const r = await image
+        .removeAlpha()
+        .toColourspace(grey ? "grey16" : "rgb16")
+        .raw({ depth: "ushort" })
+        .toBuffer({ resolveWithObject: true });
+      // A Uint16Array view needs an even byte offset; copy in the rare case it is odd.
+      const bytes16 = r.data.byteOffset % 2 === 0 ? r.data : new Uint8Array(r.data);
+      const samples = new Uint16Array(bytes16.buffer, bytes16.byteOffset, bytes16.byteLength / 2);
+      // PIL opens 16-bit grey+alpha as RGBA (high bytes); only plain 16-bit grey becomes the saturating 'I;16'.
+      data = sixteenBitToRgb(samples, grey ? 1 : 3, meta.channels === 1);
+      info = r.info;
+    } else {
+      const r = await image.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+      if (r.info.channels !== 3) throw new Error(`decoded to ${r.info.channels} channels, expected 3`);
+      data = new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+      info = r.info;
+    }
+    return { data, width: info.width, height: info.height };
+  } catch (err) {
+    throw new Error(`${name}: corrupt or truncated image (${oneLine((err as Error).message)})`);
+  }
+}

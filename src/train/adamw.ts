@@ -1,0 +1,232 @@
+/**
+ * AdamW on host arrays, in place, matching torch.optim.AdamW (single-tensor path, amsgrad off):
+ *   p ← p·(1 − lr·wd);  m ← m + (1−β1)(g − m);  v ← v·β2 + (1−β2)·g·g
+ *   p ← p − (lr/(1−β1^t))·m / (√v/√(1−β2^t) + eps)
+ * NOTE: eps is added after the bias-corrected square root, as torch does (not √(v̂ + eps), not √v + eps).
+ * Float32 arrays follow torch's float32 rounding op by op (every intermediate rounded with Math.fround, scalars
+ * cast to float32 first); float64 arrays compute the same formula in double, which is how the float64 fixtures
+ * were made. Per-parameter lr scale (layer-wise decay) multiplies lr everywhere, the decoupled decay included, as
+ * torch does with a param group's lr.
+ */
+
+import type { HostTensor } from "../tensor/host-tensor.ts";
+import { weightDecayApplies } from "./schedule.ts";
+
+export type FloatArray = Float32Array | Float64Array;
+
+export interface AdamWHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+/** One AdamW update of one tensor; `t` is the step number after incrementing (1 for the first step). */
+export function adamwUpdate(
+  p: FloatArray,
+  g: FloatArray,
+  m: FloatArray,
+  v: FloatArray,
+  t: number,
+  h: AdamWHyper,
+): void {
+  const n = p.length;
+  if (g.length !== n || m.length !== n || v.length !== n) {
+    throw new Error(`adamw: param has ${n} values but grad/m/v have ${g.length}/${m.length}/${v.length}`);
+  }
+  const decay = 1 - h.lr * h.weightDecay;
+  const w1 = 1 - h.beta1;
+  const w2 = 1 - h.beta2;
+  const stepSize = h.lr / (1 - h.beta1 ** t);
+  const bc2Sqrt = (1 - h.beta2 ** t) ** 0.5;
+  if (p instanceof Float32Array) {
+    const f = Math.fround;
+    const [decayF, w1F, b2F, w2F, bc2F, epsF, stepF] = [
+      decay,
+      w1,
+      h.beta2,
+      w2,
+      bc2Sqrt,
+      h.eps,
+      -stepSize,
+    ].map(f);
+    const applyDecay = h.weightDecay !== 0;
+    for (let i = 0; i < n; i++) {
+      let pi = p[i];
+      if (applyDecay) pi = f(pi * decayF);
+      const gi = g[i];
+      // torch's vectorised lerp is one fused multiply-add: m + w·(g − m) rounded once
+      const mi = f(w1F * f(gi - m[i]) + m[i]);
+      const vi = f(f(v[i] * b2F) + f(f(w2F * gi) * gi));
+      const denom = f(f(f(Math.sqrt(vi)) / bc2F) + epsF);
+      p[i] = f(pi + f(f(stepF * mi) / denom));
+      m[i] = mi;
+      v[i] = vi;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const gi = g[i];
+      const mi = m[i] + w1 * (gi - m[i]);
+      const vi = v[i] * h.beta2 + w2 * gi * gi;
+      const denom = Math.sqrt(vi) / bc2Sqrt + h.eps;
+      p[i] = p[i] * decay - (stepSize * mi) / denom;
+      m[i] = mi;
+      v[i] = vi;
+    }
+  }
+}
+
+export interface AdamWConfig {
+  /** (β1, β2), default (0.9, 0.999). */
+  betas?: [number, number];
+  /** Default 1e-8. */
+  eps?: number;
+  /** Decoupled weight decay for the parameters it applies to (default 0.05, the recipe's). */
+  weightDecay?: number;
+}
+
+export interface AdamWParam {
+  name: string;
+  /** The parameter values, updated in place. */
+  data: FloatArray;
+  dims: readonly number[];
+  /** lr multiplier (layer-wise decay); default 1. */
+  lrScale?: number;
+  /** Whether weight decay applies; default `weightDecayApplies(name, dims)`. */
+  decay?: boolean;
+}
+
+export interface AdamWParamState {
+  step: number;
+  m: FloatArray;
+  v: FloatArray;
+}
+
+export interface AdamWState {
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  params: Record<string, AdamWParamState>;
+}
+
+export class AdamW {
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  private readonly params: Required<AdamWParam>[];
+  private state = new Map<string, AdamWParamState>();
+
+  constructor(params: AdamWParam[], config: AdamWConfig = {}) {
+    this.betas = config.betas ?? [0.9, 0.999];
+    this.eps = config.eps ?? 1e-8;
+    this.weightDecay = config.weightDecay ?? 0.05;
+    this.params = params.map((p) => ({
+      ...p,
+      lrScale: p.lrScale ?? 1,
+      decay: p.decay ?? weightDecayApplies(p.name, p.dims),
+    }));
+    for (const p of this.params) {
+      if (this.state.has(p.name)) throw new Error(`adamw: parameter ${p.name} given twice`);
+      const zeros = () =>
+        p.data instanceof Float32Array ? new Float32Array(p.data.length) : new Float64Array(p.data.length);
+      this.state.set(p.name, { step: 0, m: zeros(), v: zeros() });
+    }
+  }
+
+  /** One optimizer step at base learning rate `lr`; `grads` must hold every parameter's gradient. */
+  step(grads: Readonly<Record<string, FloatArray>> | ReadonlyMap<string, FloatArray>, lr: number): void {
+    const get = (name: string) =>
+      grads instanceof Map ? grads.get(name) : (grads as Record<string, FloatArray>)[name];
+    for (const p of this.params) {
+      const g = get(p.name);
+      if (!g) throw new Error(`adamw: no gradient for parameter ${p.name}`);
+      if (g.length !== p.data.length) {
+        throw new Error(
+          `adamw: gradient of ${p.name} has ${g.length} values, parameter has ${p.data.length}`,
+        );
+      }
+      const s = this.state.get(p.name) as AdamWParamState;
+      s.step += 1;
+      adamwUpdate(p.data, g, s.m, s.v, s.step, {
+        lr: lr * p.lrScale,
+        beta1: this.betas[0],
+        beta2: this.betas[1],
+        eps: this.eps,
+        weightDecay: p.decay ? this.weightDecay : 0,
+      });
+    }
+  }
+
+  /** The live state (m and v are the optimizer's own buffers, not copies: write them out before the next step). */
+  getState(): AdamWState {
+    return {
+      betas: [...this.betas],
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      params: Object.fromEntries(this.state),
+    };
+  }
+
+  /** Restores a saved state (copied in); every parameter must be present with matching sizes. */
+  setState(saved: AdamWState): void {
+    for (const p of this.params) {
+      const s = saved.params[p.name];
+      if (!s) throw new Error(`adamw state: no entry for parameter ${p.name}`);
+      const own = this.state.get(p.name) as AdamWParamState;
+      if (s.m.length !== own.m.length || s.v.length !== own.v.length) {
+        throw new Error(
+          `adamw state for ${p.name}: m/v have ${s.m.length}/${s.v.length} values, parameter has ${own.m.length}`,
+        );
+      }
+      own.m.set(s.m);
+      own.v.set(s.v);
+      own.step = s.step;
+    }
+  }
+}
+
+/** Flattens optimizer state to tensors named `<prefix><param>.exp_avg|exp_avg_sq|step` (torch's names). */
+export function adamwStateToTensors(state: AdamWState, prefix = "optimizer."): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = {};
+  for (const [name, s] of Object.entries(state.params)) {
+    const dtype = s.m instanceof Float32Array ? "float32" : "float64";
+    out[`${prefix}${name}.exp_avg`] = { dtype, dims: [s.m.length], data: s.m };
+    out[`${prefix}${name}.exp_avg_sq`] = { dtype, dims: [s.v.length], data: s.v };
+    out[`${prefix}${name}.step`] = { dtype: "float32", dims: [], data: Float32Array.of(s.step) };
+  }
+  return out;
+}
+
+/** Inverse of `adamwStateToTensors` for the given parameter names (hyper-parameters come from `config`). */
+export function adamwStateFromTensors(
+  tensors: Readonly<Record<string, HostTensor>>,
+  names: readonly string[],
+  config: AdamWConfig = {},
+  prefix = "optimizer.",
+): AdamWState {
+  const params: Record<string, AdamWParamState> = {};
+  for (const name of names) {
+    const get = (suffix: string): HostTensor => {
+      const t = tensors[`${prefix}${name}.${suffix}`];
+      if (!t) throw new Error(`optimizer state: missing tensor ${prefix}${name}.${suffix}`);
+      return t;
+    };
+    const m = get("exp_avg").data;
+    const v = get("exp_avg_sq").data;
+    const step = get("step").data;
+    if (
+      !(m instanceof Float32Array || m instanceof Float64Array) ||
+      !(v instanceof Float32Array || v instanceof Float64Array)
+    ) {
+      throw new Error(`optimizer state for ${name}: exp_avg/exp_avg_sq must be float32 or float64`);
+    }
+    params[name] = { step: Number(step[0]), m, v };
+  }
+  return {
+    betas: config.betas ?? [0.9, 0.999],
+    eps: config.eps ?? 1e-8,
+    weightDecay: config.weightDecay ?? 0.05,
+    params,
+  };
+}

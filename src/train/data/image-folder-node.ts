@@ -1,0 +1,83 @@
+/**
+ * An image-classification folder: one sub-folder per class (class index = position of the folder name in
+ * sorted order, as torchvision's ImageFolder), images found recursively below each. Only the listing lives
+ * here; decoding is a function the caller passes in, so this file does not tie training to one decoder.
+ */
+
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import type { RgbImage } from "../augment/image.ts";
+
+export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif"];
+
+export interface ImageFolder {
+  root: string;
+  /** Sorted class folder names; label i = classes[i]. */
+  classes: string[];
+  /** Absolute file paths, grouped by class, sorted within a class. */
+  files: string[];
+  labels: Int32Array;
+}
+
+function listRecursive(dir: string, exts: ReadonlySet<string>, out: string[]): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() || (entry.isSymbolicLink() && statSync(path).isDirectory()))
+      listRecursive(path, exts, out);
+    else if (exts.has(extname(entry.name).toLowerCase())) out.push(path);
+  }
+}
+
+export function listImageFolder(root: string, extensions: readonly string[] = IMAGE_EXTENSIONS): ImageFolder {
+  let entries: string[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true })
+      .filter(
+        (e) =>
+          !e.name.startsWith(".") &&
+          (e.isDirectory() || (e.isSymbolicLink() && statSync(join(root, e.name)).isDirectory())),
+      )
+      .map((e) => e.name);
+  } catch (err) {
+    throw new Error(`image folder ${root} cannot be read: ${(err as Error).message}`);
+  }
+  const classes = entries.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (classes.length === 0)
+    throw new Error(`image folder ${root} has no class sub-folders (expected ${root}/<class>/<image>)`);
+  const exts = new Set(extensions.map((e) => e.toLowerCase()));
+  const files: string[] = [];
+  const labels: number[] = [];
+  classes.forEach((name, label) => {
+    const found: string[] = [];
+    listRecursive(join(root, name), exts, found);
+    for (const f of found) {
+      files.push(f);
+      labels.push(label);
+    }
+  });
+  if (files.length === 0)
+    throw new Error(
+      `image folder ${root}: no images with extensions ${extensions.join(" ")} in ${classes.length} class folders`,
+    );
+  return { root, classes, files, labels: Int32Array.from(labels) };
+}
+
+/** Decoder the caller supplies: encoded bytes → 8-bit RGB. */
+export type ImageDecoder = (bytes: Uint8Array) => RgbImage | Promise<RgbImage>;
+
+/** Reads and decodes sample `index`; a decode failure names the file. */
+export async function loadFolderImage(
+  folder: Pick<ImageFolder, "files">,
+  index: number,
+  decode: ImageDecoder,
+): Promise<RgbImage> {
+  const path = folder.files[index];
+  if (path === undefined) throw new Error(`image index ${index} is outside 0..${folder.files.length - 1}`);
+  try {
+    return await decode(new Uint8Array(readFileSync(path)));
+  } catch (err) {
+    throw new Error(`cannot decode ${path}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { checkParams } from "../../src/checkpoint/validate.ts";
+import type { HostTensor } from "../../src/tensor/host-tensor.ts";
+import { float32 } from "../../src/tensor/host-tensor.ts";
+
+const expected = new Map<string, number[]>([
+  ["stem.0.weight", [16, 3, 4, 4]],
+  ["stages.0.blocks.0.gamma", [16]],
+  ["stages.0.blocks.0.conv_dw.weight", [16, 1, 7, 7]],
+  ["head.fc.weight", [10, 64]],
+]);
+
+test("matching parameters pass", () => {
+  const actual = new Map<string, HostTensor>([...expected].map(([k, dims]) => [k, float32(dims)]));
+  assert.doesNotThrow(() => checkParams(expected, actual, "ok.safetensors"));
+});
+
+test("one error lists every missing, unexpected and mis-shaped parameter with both shapes", () => {
+  const actual = new Map<string, HostTensor>([
+    ["stem.0.weight", float32([16, 3, 4, 4])],
+    ["stages.0.blocks.0.conv_dw.weight", float32([16, 1, 5, 5])],
+    ["head.fc.weight", float32([1000, 64])],
+    ["foo", float32([3])],
+    ["stages.0.blocks.0.layer_scale", float32([16, 1, 1])],
+  ]);
+  assert.throws(
+    () => checkParams(expected, actual, "weights/model.pth"),
+    (e: Error) => {
+      const lines = e.message.split("\n");
+      assert.match(
+        lines[0],
+        /^weights\/model\.pth: checkpoint does not fit the model \(1 missing, 2 unexpected, 2 with the wrong shape\):$/,
+      );
+      assert.deepEqual(
+        lines
+          .slice(1)
+          .map((l) => l.trim())
+          .sort(),
+        [
+          "missing: stages.0.blocks.0.gamma [16]",
+          "shape mismatch: head.fc.weight expected [10, 64], got [1000, 64]",
+          "shape mismatch: stages.0.blocks.0.conv_dw.weight expected [16, 1, 7, 7], got [16, 1, 5, 5]",
+          "unexpected: foo [3]",
+          "unexpected: stages.0.blocks.0.layer_scale [16, 1, 1]",
+        ],
+      );
+      return true;
+    },
+  );
+});

@@ -1,0 +1,164 @@
+// The core commands end to end: info, run, convert, export, inspect, train-step, and their errors.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { readFileSync } from "node:fs";
+import { createSession } from "../../src/runtime/session-node.ts";
+import { fixture } from "../fixtures.ts";
+import { maxAbs, maxAbsDiff, readTensors } from "../helpers.ts";
+import { convnext } from "./run-cli.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "convnext-cli-"));
+
+test("info --json gives exact params and integer MACs", () => {
+  const r = convnext("info", "convnext_tiny", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.equal(info.params, 28_589_128);
+  assert.equal(info.macs, 4_455_531_264);
+  assert.ok(Number.isInteger(info.macs));
+  assert.equal(info.gmacs, 4.4555);
+  assert.deepEqual(
+    info.stages.map((s: { shape: number[] }) => s.shape),
+    [
+      [1, 96, 56, 56],
+      [1, 192, 28, 28],
+      [1, 384, 14, 14],
+      [1, 768, 7, 7],
+    ],
+  );
+  const r384 = JSON.parse(convnext("info", "convnext_tiny", "--resolution", "384", "--json").stdout);
+  assert.equal(r384.macs, 13_092_317_184);
+});
+
+test("run writes every output of an official .pth checkpoint within tolerance", () => {
+  const out = join(tmp, "out.safetensors");
+  const input = fixture("models", "v1-small", "expected.safetensors");
+  const r = convnext(
+    "run",
+    "--weights",
+    fixture("models", "v1-small", "official.pth"),
+    "--input",
+    input,
+    "--output",
+    out,
+    "--threads",
+    "1",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const got = readTensors(out);
+  const expected = readTensors(input);
+  for (const name of ["logits", "pre_logits", "stem", "stage0", "stage1", "stage2", "stage3"]) {
+    const tol = name === "logits" || name === "pre_logits" ? 1e-5 : 2e-5;
+    assert.ok(maxAbsDiff(got.get(name)!, expected.get(name)!) <= tol, name);
+  }
+});
+
+test("convert maps torchvision names to timm's: same keys, shapes and values as timm.safetensors", () => {
+  const out = join(tmp, "converted.safetensors");
+  const r = convnext("convert", fixture("models", "v1-small", "torchvision.pth"), "--output", out);
+  assert.equal(r.code, 0, r.stderr);
+  const got = readTensors(out);
+  const timm = readTensors(fixture("models", "v1-small", "timm.safetensors"));
+  assert.deepEqual([...got.keys()].sort(), [...timm.keys()].sort());
+  for (const [k, t] of timm) assert.equal(maxAbsDiff(got.get(k)!, t), 0, k);
+});
+
+test("export writes an ONNX file that onnxruntime runs to the reference logits", async () => {
+  const out = join(tmp, "model.onnx");
+  const r = convnext(
+    "export",
+    fixture("models", "v2-small", "official.pth"),
+    "--output",
+    out,
+    "--outputs",
+    "logits,stage3",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const expected = readTensors(fixture("models", "v2-small", "expected.safetensors"));
+  const session = await createSession(new Uint8Array(readFileSync(out)));
+  const y = await session.run({ x: expected.get("x")! });
+  assert.ok(maxAbsDiff(y.logits, expected.get("logits")!) <= 1e-5);
+  assert.ok(maxAbsDiff(y.stage3, expected.get("stage3")!) <= 2e-5);
+  await session.release();
+  const random = convnext("export", "convnextv2_atto", "--output", join(tmp, "atto.onnx"));
+  assert.equal(random.code, 0, random.stderr);
+  const mismatch = convnext(
+    "export",
+    "convnextv2_atto",
+    "--weights",
+    fixture("models", "v2-small", "hf"),
+    "--output",
+    join(tmp, "x.onnx"),
+  );
+  assert.notEqual(mismatch.code, 0);
+  assert.match(
+    mismatch.stderr,
+    /shape mismatch: stem\.0\.weight expected \[40, 3, 4, 4\], got \[16, 3, 4, 4\]/,
+  );
+});
+
+test("inspect names the convention and architecture", () => {
+  const r = convnext("inspect", fixture("models", "v1-small", "torchvision.pth"), "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.equal(info.convention, "torchvision");
+  assert.equal(info.tensors, readTensors(fixture("models", "v1-small", "timm.safetensors")).size);
+  assert.deepEqual(info.architecture.dims, [16, 32, 48, 64]);
+});
+
+test("train-step: loss, every gradient and parameters after 2 AdamW steps match PyTorch", () => {
+  const out = join(tmp, "step.safetensors");
+  const r = convnext(
+    "train-step",
+    "--weights",
+    fixture("grad", "params_init.safetensors"),
+    "--batch",
+    fixture("grad", "batch.safetensors"),
+    "--smoothing",
+    "0.1",
+    "--lr",
+    "1e-3",
+    "--weight-decay",
+    "0.05",
+    "--steps",
+    "2",
+    "--output",
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const got = readTensors(out);
+  const forward = readTensors(fixture("grad", "forward_f32.safetensors"));
+  assert.ok(
+    Math.abs(
+      (got.get("loss")!.data as Float32Array)[0] - (forward.get("loss_hard_ls")!.data as Float32Array)[0],
+    ) < 1e-6,
+  );
+  for (const [name, g] of readTensors(fixture("grad", "grads_hard_ls_f32.safetensors"))) {
+    assert.ok(maxAbsDiff(got.get(`grad.${name}`)!, g) <= Math.max(1e-5, 1e-4 * maxAbs(g)), name);
+  }
+  // Step 2 params: Adam moves tiny-gradient entries by ~lr·sign(g), so compare within 2·lr where |g| is tiny.
+  for (const [name, p] of readTensors(fixture("grad", "adamw_step2_f32.safetensors"))) {
+    assert.ok(maxAbsDiff(got.get(`param.${name}`)!, p) <= 2e-5, name);
+  }
+});
+
+test("bad input: one-line errors, non-zero exit, nothing written", () => {
+  const out = join(tmp, "never.safetensors");
+  const missing = convnext("run", "--weights", join(tmp, "nope.pth"), "--input", "x", "--output", out);
+  assert.notEqual(missing.code, 0);
+  assert.equal(missing.stderr.trim().split("\n").length, 1);
+  assert.match(missing.stderr, /nope\.pth/);
+  const junk = join(tmp, "junk.safetensors");
+  writeFileSync(junk, "not a tensor file at all");
+  const bad = convnext("run", "--weights", junk, "--input", junk, "--output", out);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /junk\.safetensors/);
+  assert.ok(!existsSync(out));
+  assert.ok(!readdirSync(tmp).some((f) => f.includes("never")));
+  const unknown = convnext("info", "convnext_gigantic");
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /unknown model 'convnext_gigantic'/);
+});

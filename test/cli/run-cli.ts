@@ -1,0 +1,18 @@
+// Runs the `convnext` command as a user would, returning exit code and output.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { REPO_ROOT } from "../fixtures.ts";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function convnext(...args: string[]): CliResult {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, "bin", "convnext.js"), ...args], {
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
