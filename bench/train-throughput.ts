@@ -3,6 +3,7 @@
  * convnext_atto at 128² batch 32 and convnext_tiny at 224² batch 16 on 2 threads.
  * Reference on this machine (PyTorch 2.13 CPU, 2 threads): about 45 and 1.7 img/s.
  */
+import { convnextTrainable } from "../src/train/trainable.ts";
 import { modelConfig } from "../src/models/variants.ts";
 import { initParams } from "../src/models/init.ts";
 import { createSession } from "../src/runtime/session-node.ts";
@@ -26,7 +27,7 @@ export async function benchTraining(repeats = 5, only?: string): Promise<string[
     const rng = new Rng(1);
     const params = initParams(cfg, () => rng.normal());
     const shape: [number, number, number, number] = [c.batch, 3, c.resolution, c.resolution];
-    const runner = await StepRunner.create(cfg, params, shape, (b) => createSession(b, { threads: 2 }));
+    const runner = await StepRunner.create(convnextTrainable(cfg), params, shape, (b) => createSession(b, { threads: 2 }));
     const x = float32(
       shape,
       Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal()),

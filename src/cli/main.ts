@@ -4,6 +4,7 @@ import * as convert from "./convert.ts";
 import * as exportCmd from "./export.ts";
 import * as info from "./info.ts";
 import * as inspect from "./inspect.ts";
+import * as roadmap from "./roadmap.ts";
 import * as run from "./run.ts";
 import * as trainStep from "./train-step.ts";
 
@@ -11,7 +12,7 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command("convnext")
     .description("ConvNeXt V1/V2 image models: inference, training and the paper's roadmap, on onnxruntime")
     .showHelpAfterError();
-  for (const cmd of [info, run, convert, exportCmd, inspect, trainStep]) cmd.register(program);
+  for (const cmd of [info, run, convert, exportCmd, inspect, trainStep, roadmap]) cmd.register(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -8,6 +8,7 @@ import { createSession } from "../runtime/session-node.ts";
 import { float32, type Float32Tensor, type HostTensor, toFloat32 } from "../tensor/host-tensor.ts";
 import { smoothedTargets } from "../train/loss.ts";
 import { StepRunner } from "../train/step-runner.ts";
+import { convnextTrainable } from "../train/trainable.ts";
 import { nonNegativeNumber, positiveInt } from "./options.ts";
 import { readTensorFile, requireTensor, writeTensorFile } from "./tensor-files.ts";
 
@@ -79,7 +80,7 @@ export function register(program: Command): void {
       if (x.dims.length !== 4) throw new Error(`${opts.batch}: x must be (N, C, H, W), got [${x.dims}]`);
       const targets = targetsFrom(batch, opts, config.numClasses, x.dims[0]);
       const runner = await StepRunner.create(
-        config,
+        convnextTrainable(config),
         params,
         x.dims as [number, number, number, number],
         (b) => createSession(b, { threads: opts.threads }),

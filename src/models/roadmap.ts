@@ -27,7 +27,7 @@ import { batchNormInference, batchNormOps, batchNormTraining, foldBatchNorm } fr
 import { registerOps } from "../ops/index.ts";
 import { maxPool, poolOps } from "../ops/pool.ts";
 import { i64, reshape, transpose } from "../ops/types.ts";
-import { type HostTensor, sameDims, shapeString } from "../tensor/host-tensor.ts";
+import { type HostTensor, sameDims, shapeString, toFloat32 } from "../tensor/host-tensor.ts";
 import { gelu } from "./convnext.ts";
 import { countMacs, countParams } from "./count.ts";
 import { type Regime, type RoadmapConfig, type RoadmapStep, roadmapSteps } from "./roadmap-presets.ts";
@@ -249,7 +249,7 @@ export function buildRoadmap(cfg: RoadmapConfig, opts: RoadmapBuildOptions = {})
         `weights '${name}' have shape ${shapeString(t.dims)}, the model needs ${shapeString(dims)}`,
       );
     }
-    return g.initializer(name, t);
+    return g.initializer(name, toFloat32(t));
   };
 
   const conv = (site: Site, h: string, spec: ConvSpec, bias: boolean): string => {

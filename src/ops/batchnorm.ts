@@ -61,8 +61,7 @@ export function batchNormTraining(
   const istd = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [variance, scalar(g, eps)])])], {}, "bn_istd");
   // scale·istd is per channel, so the full-size tensor sees one Mul and one Add.
   const gain = g.op("Mul", [istd, reshape(g, v.scale, perChannel)], {}, "bn_gain");
-  const shift = g.op("Sub", [reshape(g, v.bias, perChannel), g.op("Mul", [mean, gain])], {}, "bn_shift");
-  const y = g.op("Add", [g.op("Mul", [x, gain]), shift], {}, "bn");
+  const y = g.op("Add", [g.op("Mul", [centered, gain]), reshape(g, v.bias, perChannel)], {}, "bn");
   const ema = (running: string, batch: string, factor: number) =>
     g.op("Add", [
       g.op("Mul", [running, scalar(g, 1 - momentum)]),

@@ -1,36 +1,41 @@
 /**
  * The training step as one graph: forward (training mode), loss, and the gradient of every parameter,
  * so that one onnxruntime run does all of it. Parameters stay on the host between steps and are fed in.
- * Outputs: `loss` (scalar), `logits`, and `grad.<timm name>` for each parameter.
+ * Outputs: `loss` (scalar), `logits`, `grad.<name>` for each parameter and `state.<name>` for each updated
+ * state input (BatchNorm running statistics).
  */
 import { addGradients } from "../autodiff/grad.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
-import type { ConvNeXtConfig } from "../models/config.ts";
-import { buildConvNeXt } from "../models/convnext.ts";
 import { lowerComposites } from "../ops/index.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
+import type { Trainable } from "./trainable.ts";
 
 export interface TrainStepGraph {
   onnx: Uint8Array;
   params: Map<string, number[]>;
+  /** Names of the state inputs that come back updated as `state.<name>`. */
+  state: string[];
   /** Drop-path mask inputs and their survival probabilities. */
   dropPath: { name: string; keep: number }[];
   batchShape: number[];
 }
 
-export function buildTrainStep(
-  cfg: ConvNeXtConfig,
-  batchShape: [number, number, number, number],
-): TrainStepGraph {
-  if (cfg.numClasses <= 0) throw new Error("training needs a model with a classifier head (numClasses > 0)");
-  const built = buildConvNeXt(cfg, { training: true, inputShape: batchShape, outputs: ["logits"] });
-  const { graph: g, params, dropPath } = built;
-  const logits = "logits";
-  const targets = g.input("targets", "float32", [batchShape[0], cfg.numClasses]);
-  const loss = softTargetCrossEntropy(g, logits, targets);
-  const grads = addGradients(g, loss, [...params.keys()]);
+export function buildTrainStep(model: Trainable, batchShape: [number, number, number, number]): TrainStepGraph {
+  const fwd = model.buildTraining(batchShape);
+  const g = fwd.graph;
+  const targets = g.input("targets", "float32", [batchShape[0], model.numClasses]);
+  const loss = softTargetCrossEntropy(g, fwd.logits, targets);
+  const grads = addGradients(g, loss, [...fwd.params.keys()]);
   g.output(g.op("Identity", [loss], {}, "loss"));
+  if (!g.outputs.some((o) => o.name === fwd.logits)) g.output(fwd.logits);
   for (const [p, gp] of grads) g.output(g.op("Identity", [gp], {}, `grad.${p}`));
+  for (const [s, v] of fwd.stateUpdates ?? []) g.output(g.op("Identity", [v], {}, `state.${s}`));
   lowerComposites(g);
-  return { onnx: toOnnxBytes(g), params, dropPath, batchShape };
+  return {
+    onnx: toOnnxBytes(g),
+    params: fwd.params,
+    state: [...(fwd.stateUpdates?.keys() ?? [])],
+    dropPath: fwd.dropPath ?? [],
+    batchShape,
+  };
 }

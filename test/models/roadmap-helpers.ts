@@ -43,15 +43,16 @@ export function reduced(cfg: RoadmapConfig, fx: ManifestStep): RoadmapConfig {
   };
 }
 
-/** |a − b| ≤ abs, or ≤ rel × max|b| (the fixtures' gradient tolerance). */
-export function assertClose(
+/** Why `actual` is not within abs, or rel × max|expected| (the fixtures' gradient tolerance), of `expected`. */
+export function mismatch(
   name: string,
   actual: HostTensor,
   expected: HostTensor,
   abs: number,
   rel = 0,
-): void {
-  assert.deepEqual(actual.dims, expected.dims, `${name}: shape`);
+): string | undefined {
+  if (actual.dims.join() !== expected.dims.join())
+    return `${name}: shape [${actual.dims}] vs [${expected.dims}]`;
   const a = actual.data as Float32Array;
   const e = expected.data as Float32Array;
   let maxRef = 0;
@@ -66,7 +67,18 @@ export function assertClose(
       at = i;
     }
   }
-  assert.ok(worst <= tol, `${name}: max |diff| ${worst} at ${at} (${a[at]} vs ${e[at]}) > ${tol}`);
+  return worst <= tol ? undefined : `${name}: max |diff| ${worst} at ${at} (${a[at]} vs ${e[at]}) > ${tol}`;
+}
+
+export function assertClose(
+  name: string,
+  actual: HostTensor,
+  expected: HostTensor,
+  abs: number,
+  rel = 0,
+): void {
+  const why = mismatch(name, actual, expected, abs, rel);
+  assert.ok(why === undefined, why);
 }
 
 export function maxAbsDiff(a: HostTensor, b: HostTensor): number {

@@ -1,4 +1,5 @@
 // One training step of the micro model in fixtures/grad against PyTorch: losses, every gradient, AdamW steps.
+import { convnextTrainable } from "../../src/train/trainable.ts";
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { makeConfig } from "../../src/models/config.ts";
@@ -18,7 +19,7 @@ const labels = Array.from(batch.get("y")!.data as BigInt64Array, Number);
 let session: Session;
 
 before(async () => {
-  const step = buildTrainStep(cfg, batch.get("x")!.dims as [number, number, number, number]);
+  const step = buildTrainStep(convnextTrainable(cfg), batch.get("x")!.dims as [number, number, number, number]);
   session = await createSession(step.onnx, { threads: 2 });
 });
 
