@@ -16,7 +16,12 @@ import { countMacs, countParams } from "../src/models/count.ts";
 import { initParams } from "../src/models/init.ts";
 import { createSession } from "../src/runtime/session-node.ts";
 import type { SampleTransform } from "../src/train/augment/sample-transform.ts";
-import { FASHION_MNIST_CLASSES, FASHION_MNIST_MEAN, FASHION_MNIST_STD, loadFashionMnist } from "../src/train/data/fashion-mnist-node.ts";
+import {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_MEAN,
+  FASHION_MNIST_STD,
+  loadFashionMnist,
+} from "../src/train/data/fashion-mnist-node.ts";
 import { BatchLoader } from "../src/train/data/loader-node.ts";
 import { fashionMnistSource } from "../src/train/data/sources-node.ts";
 import { Evaluator } from "../src/train/evaluate.ts";
@@ -37,22 +42,71 @@ const out = args.out;
 
 // A ConvNeXt for 28×28 gray images: patchify 2×2 (32×32 input → 16, 8, 4, 2), 3×3 depthwise kernels (at these
 // map sizes a 7×7 kernel is mostly padding and costs 1.8× the step time), atto-like widths.
-const model = makeConfig({ dims: [32, 64, 128, 256], depths: [2, 2, 6, 2], patchSize: 2, kernelSize: 3, inChans: 1, numClasses: 10, dropPathRate: 0.1 });
+const model = makeConfig({
+  dims: [32, 64, 128, 256],
+  depths: [2, 2, 6, 2],
+  patchSize: 2,
+  kernelSize: 3,
+  inChans: 1,
+  numClasses: 10,
+  dropPathRate: 0.1,
+});
 const norm = { mean: [FASHION_MNIST_MEAN], std: [FASHION_MNIST_STD] };
-const trainTransform: SampleTransform = { kind: "pad-crop-flip", size: 32, pad: 4, hflip: 0.5, reprob: 0.25, ...norm };
+const trainTransform: SampleTransform = {
+  kind: "pad-crop-flip",
+  size: 32,
+  pad: 4,
+  hflip: 0.5,
+  reprob: 0.25,
+  ...norm,
+};
 const evalTransform: SampleTransform = { kind: "center-pad-crop", size: 32, pad: 2, ...norm };
-const recipe: TrainConfig = { epochs, lr: 2e-3, minLr: 1e-5, warmupEpochs: 1, weightDecay: 0.05, accumulate: 1, emaDecay: 0.999, layerDecay: null, seed: 0 };
+const recipe: TrainConfig = {
+  epochs,
+  lr: 2e-3,
+  minLr: 1e-5,
+  warmupEpochs: 1,
+  weightDecay: 0.05,
+  accumulate: 1,
+  emaDecay: 0.999,
+  layerDecay: null,
+  seed: 0,
+};
 const smoothing = 0.1;
 
 const train = loadFashionMnist("train");
 const test = loadFashionMnist("test");
-const trainLoader = new BatchLoader({ source: fashionMnistSource(train), batchSize, seed: recipe.seed, transform: trainTransform, numClasses: 10, labelSmoothing: smoothing, workers: 1 });
-const testLoader = new BatchLoader({ source: fashionMnistSource(test), batchSize: 500, seed: 0, transform: evalTransform, numClasses: 10, shuffle: false, dropLast: false, workers: 0 });
+const trainLoader = new BatchLoader({
+  source: fashionMnistSource(train),
+  batchSize,
+  seed: recipe.seed,
+  transform: trainTransform,
+  numClasses: 10,
+  labelSmoothing: smoothing,
+  workers: 1,
+});
+const testLoader = new BatchLoader({
+  source: fashionMnistSource(test),
+  batchSize: 500,
+  seed: 0,
+  transform: evalTransform,
+  numClasses: 10,
+  shuffle: false,
+  dropLast: false,
+  workers: 0,
+});
 
 const threads = Number(args.threads);
 const session = (b: Uint8Array) => createSession(b, { threads, spinning: false });
 const rng = new Rng(recipe.seed);
-const trainer = await Trainer.create(convnextTrainable(model), initParams(model, () => rng.normal()), [batchSize, 1, 32, 32], trainLoader.batchesPerEpoch(), recipe, session);
+const trainer = await Trainer.create(
+  convnextTrainable(model),
+  initParams(model, () => rng.normal()),
+  [batchSize, 1, 32, 32],
+  trainLoader.batchesPerEpoch(),
+  recipe,
+  session,
+);
 const evaluator = await Evaluator.create(model, [32, 32], session);
 
 mkdirSync(join(out, "docs/fashion-mnist"), { recursive: true });
@@ -60,7 +114,17 @@ const metricsFile = join(out, "docs/fashion-mnist/metrics.jsonl");
 writeFileSync(metricsFile, "");
 const log = (o: object) => appendFileSync(metricsFile, `${JSON.stringify(o)}\n`);
 const macs = countMacs(buildConvNeXt(model, { inputShape: [1, 1, 32, 32] }).graph);
-const setup = { model, params: countParams(paramShapes(model)), macs, recipe, smoothing, trainTransform, evalTransform, batchSize, threads };
+const setup = {
+  model,
+  params: countParams(paramShapes(model)),
+  macs,
+  recipe,
+  smoothing,
+  trainTransform,
+  evalTransform,
+  batchSize,
+  threads,
+};
 log({ setup });
 console.log(JSON.stringify(setup));
 
@@ -74,9 +138,20 @@ await trainer.run(trainLoader.batches({ epoch: 0, batch: 0 }, epochs), {
     const r = await evaluator.evaluate(trainer.evalParams, testLoader.batches({ epoch: 0, batch: 0 }, 1));
     const seconds = (performance.now() - started) / 1000;
     log({ epoch, test: r, seconds });
-    console.log(`epoch ${epoch + 1}/${epochs}: test top-1 ${(100 * r.top1).toFixed(2)}% loss ${r.loss.toFixed(4)} (${(seconds / 60).toFixed(1)} min)`);
+    console.log(
+      `epoch ${epoch + 1}/${epochs}: test top-1 ${(100 * r.top1).toFixed(2)}% loss ${r.loss.toFixed(4)} (${(seconds / 60).toFixed(1)} min)`,
+    );
     best = r.top1;
-    const preprocess = { inputSize: 32, interpolation: "bilinear", mean: norm.mean, std: norm.std, cropPct: 1, cropMode: "pad", grayscale: true, pad: 2 };
+    const preprocess = {
+      inputSize: 32,
+      interpolation: "bilinear",
+      mean: norm.mean,
+      std: norm.std,
+      cropPct: 1,
+      cropMode: "pad",
+      grayscale: true,
+      pad: 2,
+    };
     mkdirSync(join(out, "assets/models/fashion-mnist"), { recursive: true });
     await saveSafetensors(join(out, "assets/models/fashion-mnist/model.safetensors"), trainer.evalParams, {
       format: "pt",
@@ -89,7 +164,9 @@ await trainer.run(trainLoader.batches({ epoch: 0, batch: 0 }, epochs), {
     });
   },
 });
-console.log(`done: test top-1 ${(100 * best).toFixed(2)}% in ${((performance.now() - started) / 60000).toFixed(1)} min`);
+console.log(
+  `done: test top-1 ${(100 * best).toFixed(2)}% in ${((performance.now() - started) / 60000).toFixed(1)} min`,
+);
 await trainLoader.close();
 await testLoader.close();
 await trainer.release();

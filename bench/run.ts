@@ -1,5 +1,6 @@
 /** `npm run bench`: benchmarks (not tests). `npm run bench -- inference` runs one section. */
 import { resolve } from "node:path";
+import { benchAdamwPlacement } from "./adamw-placement.ts";
 import { benchInference } from "./inference.ts";
 import { benchTraining } from "./train-throughput.ts";
 
@@ -7,6 +8,7 @@ const fixtures = process.env.CONVNEXT_FIXTURES ?? resolve(import.meta.dirname, "
 const sections: Record<string, () => Promise<string[]>> = {
   inference: () => benchInference(fixtures),
   training: () => benchTraining(),
+  "adamw-placement": () => benchAdamwPlacement(),
 };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(sections)) {

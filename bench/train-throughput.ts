@@ -27,7 +27,9 @@ export async function benchTraining(repeats = 5, only?: string): Promise<string[
     const rng = new Rng(1);
     const params = initParams(cfg, () => rng.normal());
     const shape: [number, number, number, number] = [c.batch, 3, c.resolution, c.resolution];
-    const runner = await StepRunner.create(convnextTrainable(cfg), params, shape, (b) => createSession(b, { threads: 2 }));
+    const runner = await StepRunner.create(convnextTrainable(cfg), params, shape, (b) =>
+      createSession(b, { threads: 2 }),
+    );
     const x = float32(
       shape,
       Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal()),

@@ -6,6 +6,7 @@ import type { ConvNeXtConfig } from "../models/config.ts";
 import { buildConvNeXt, paramShapes } from "../models/convnext.ts";
 import { countMacs, countParams } from "../models/count.ts";
 import { modelConfig } from "../models/variants.ts";
+import { resolvePretrained } from "../pretrained/registry.ts";
 import { positiveInt } from "./options.ts";
 
 export interface ModelInfo {
@@ -39,7 +40,9 @@ async function resolveConfig(model: string, numClasses?: number): Promise<ConvNe
     const cfg = (await loadCheckpointFile(model)).config;
     return numClasses === undefined ? cfg : { ...cfg, numClasses };
   }
-  return modelConfig(model, numClasses === undefined ? {} : { numClasses });
+  // `arch.tag` names pretrained weights: their head size (e.g. 21841 for in22k) comes with them.
+  const classes = numClasses ?? (model.includes(".") ? resolvePretrained(model).numClasses : undefined);
+  return modelConfig(model, classes === undefined ? {} : { numClasses: classes });
 }
 
 export function register(program: Command): void {

@@ -39,7 +39,10 @@ export class Evaluator {
     return (await this.session.run(feeds)).logits.data as Float32Array;
   }
 
-  async evaluate(params: ReadonlyMap<string, HostTensor>, batches: AsyncIterable<EvalBatch>): Promise<EvalResult> {
+  async evaluate(
+    params: ReadonlyMap<string, HostTensor>,
+    batches: AsyncIterable<EvalBatch>,
+  ): Promise<EvalResult> {
     let n = 0;
     let top1 = 0;
     let top5 = 0;

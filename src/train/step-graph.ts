@@ -20,7 +20,10 @@ export interface TrainStepGraph {
   batchShape: number[];
 }
 
-export function buildTrainStep(model: Trainable, batchShape: [number, number, number, number]): TrainStepGraph {
+export function buildTrainStep(
+  model: Trainable,
+  batchShape: [number, number, number, number],
+): TrainStepGraph {
   const fwd = model.buildTraining(batchShape);
   const g = fwd.graph;
   const targets = g.input("targets", "float32", [batchShape[0], model.numClasses]);

@@ -73,7 +73,8 @@ export class StepRunner {
     const grads = new Map<string, Float32Array>();
     for (const name of this.graph.params.keys()) grads.set(name, out[`grad.${name}`].data as Float32Array);
     // Running statistics move with every forward pass in training mode, whatever the optimizer does.
-    for (const name of this.graph.state) this.params.get(name)!.data.set(out[`state.${name}`].data as Float32Array);
+    for (const name of this.graph.state)
+      this.params.get(name)!.data.set(out[`state.${name}`].data as Float32Array);
     return { loss: (out.loss.data as Float32Array)[0], logits: out.logits as Float32Tensor, grads };
   }
 

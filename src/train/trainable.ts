@@ -30,8 +30,13 @@ export function convnextTrainable(cfg: ConvNeXtConfig): Trainable {
     numClasses: cfg.numClasses,
     depths: cfg.depths,
     buildTraining(batchShape) {
-      if (cfg.numClasses <= 0) throw new Error("training needs a model with a classifier head (numClasses > 0)");
-      const { graph, params, dropPath } = buildConvNeXt(cfg, { training: true, inputShape: batchShape, outputs: ["logits"] });
+      if (cfg.numClasses <= 0)
+        throw new Error("training needs a model with a classifier head (numClasses > 0)");
+      const { graph, params, dropPath } = buildConvNeXt(cfg, {
+        training: true,
+        inputShape: batchShape,
+        outputs: ["logits"],
+      });
       return { graph, logits: "logits", params, dropPath };
     },
   };

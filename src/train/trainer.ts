@@ -88,12 +88,16 @@ export class Trainer {
     createSession: (onnx: Uint8Array) => Promise<Session>,
   ): Promise<Trainer> {
     const names = [...params.keys()];
-    if (cfg.layerDecay !== null && !model.depths) throw new Error("layer-wise lr decay needs a ConvNeXt model");
+    if (cfg.layerDecay !== null && !model.depths)
+      throw new Error("layer-wise lr decay needs a ConvNeXt model");
     const lrScales =
       cfg.layerDecay === null
         ? undefined
         : new Map(layerLrScales(names, model.depths!, cfg.layerDecay).map((s, i) => [names[i], s]));
-    const runner = await StepRunner.create(model, params, batchShape, createSession, { weightDecay: cfg.weightDecay, lrScales });
+    const runner = await StepRunner.create(model, params, batchShape, createSession, {
+      weightDecay: cfg.weightDecay,
+      lrScales,
+    });
     return new Trainer(model, cfg, runner, batchesPerEpoch);
   }
 
@@ -118,7 +122,12 @@ export class Trainer {
   lrAt(step: number): number {
     const stepsPerEpoch = this.batchesPerEpoch / this.cfg.accumulate;
     return learningRate(
-      { baseLr: this.cfg.lr, minLr: this.cfg.minLr, warmupSteps: Math.round(this.cfg.warmupEpochs * stepsPerEpoch), totalSteps: this.totalSteps },
+      {
+        baseLr: this.cfg.lr,
+        minLr: this.cfg.minLr,
+        warmupSteps: Math.round(this.cfg.warmupEpochs * stepsPerEpoch),
+        totalSteps: this.totalSteps,
+      },
       step,
     );
   }
@@ -138,7 +147,8 @@ export class Trainer {
   restore(s: TrainState): void {
     for (const [k, p] of this.params) {
       const saved = s.params.get(k);
-      if (!saved || saved.data.length !== p.data.length) throw new Error(`resume: checkpoint lacks or mis-sizes '${k}'`);
+      if (!saved || saved.data.length !== p.data.length)
+        throw new Error(`resume: checkpoint lacks or mis-sizes '${k}'`);
       p.data.set(saved.data);
     }
     this.runner.optimizer.setState(s.optimizer);
@@ -166,13 +176,18 @@ export class Trainer {
       const x = float32(b.dims, b.x);
       const r = await this.runner.gradients(x, float32([b.dims[0], this.model.numClasses], b.targets), rng);
       if (!Number.isFinite(r.loss)) {
-        throw new NonFiniteLossError(`loss is ${r.loss} at step ${this.step} (epoch ${b.epoch}, batch ${b.batch}); stopped, the last checkpoint is kept`);
+        throw new NonFiniteLossError(
+          `loss is ${r.loss} at step ${this.step} (epoch ${b.epoch}, batch ${b.batch}); stopped, the last checkpoint is kept`,
+        );
       }
       grads = accumulateGrads(grads, r.grads, accumulate);
       lossSum += r.loss;
       correct += countCorrect(r.logits.data, b.labels, this.model.numClasses);
       seen += b.dims[0];
-      this.position = b.batch + 1 < this.batchesPerEpoch ? { epoch: b.epoch, batch: b.batch + 1 } : { epoch: b.epoch + 1, batch: 0 };
+      this.position =
+        b.batch + 1 < this.batchesPerEpoch
+          ? { epoch: b.epoch, batch: b.batch + 1 }
+          : { epoch: b.epoch + 1, batch: 0 };
       if (++micro < accumulate) continue;
 
       const lr = this.lrAt(this.step);
@@ -180,7 +195,15 @@ export class Trainer {
       this.ema?.update(this.paramRecord());
       this.step++;
       const now = performance.now();
-      hooks.onStep?.({ step: this.step, epoch: b.epoch, batch: b.batch, lr, loss: lossSum / accumulate, accuracy: correct / seen, imagesPerSecond: (seen * 1000) / (now - t0) });
+      hooks.onStep?.({
+        step: this.step,
+        epoch: b.epoch,
+        batch: b.batch,
+        lr,
+        loss: lossSum / accumulate,
+        accuracy: correct / seen,
+        imagesPerSecond: (seen * 1000) / (now - t0),
+      });
       t0 = now;
       grads = null;
       micro = 0;
@@ -202,7 +225,11 @@ export class Trainer {
 }
 
 /** Sums micro-batch gradients, each scaled by 1/n (the step's loss is the mean over micro-batches). */
-function accumulateGrads(acc: Map<string, Float32Array> | null, g: Map<string, Float32Array>, n: number): Map<string, Float32Array> {
+function accumulateGrads(
+  acc: Map<string, Float32Array> | null,
+  g: Map<string, Float32Array>,
+  n: number,
+): Map<string, Float32Array> {
   if (n === 1) return g;
   const out = acc ?? new Map([...g].map(([k, v]) => [k, new Float32Array(v.length)]));
   for (const [k, v] of g) {

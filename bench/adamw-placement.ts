@@ -1,0 +1,77 @@
+/**
+ * Where should the AdamW update run: on the host (TypeScript, in place) or inside the step graph (ONNX
+ * elementwise ops, parameters and moments fed in and fetched back each step)? This times the update alone
+ * for convnext_atto's and convnext_tiny's parameter sets, both ways.
+ */
+import { Graph } from "../src/graph/graph.ts";
+import { toOnnxBytes } from "../src/graph/onnx.ts";
+import { paramShapes } from "../src/models/convnext.ts";
+import { modelConfig } from "../src/models/variants.ts";
+import "../src/ops/index.ts";
+import { scalar } from "../src/ops/types.ts";
+import { createSession } from "../src/runtime/session-node.ts";
+import { float32, type HostTensor, numel } from "../src/tensor/host-tensor.ts";
+import { AdamW } from "../src/train/adamw.ts";
+import { compareMs, fmt } from "./stats.ts";
+
+/** p ← p·(1−lr·wd) − lr/(1−β1ᵗ) · m/(√v/√(1−β2ᵗ) + ε), with the step's scalars folded into constants. */
+function adamwGraph(shapes: Map<string, number[]>): Graph {
+  const g = new Graph("adamw");
+  const [b1, b2, lr, wd, eps, t] = [0.9, 0.999, 1e-3, 0.05, 1e-8, 1];
+  for (const [name, dims] of shapes) {
+    const p = g.input(name, "float32", dims);
+    const gr = g.input(`grad.${name}`, "float32", dims);
+    const m = g.input(`m.${name}`, "float32", dims);
+    const v = g.input(`v.${name}`, "float32", dims);
+    const m2 = g.op("Add", [g.op("Mul", [m, scalar(g, b1)]), g.op("Mul", [gr, scalar(g, 1 - b1)])]);
+    const v2 = g.op("Add", [
+      g.op("Mul", [v, scalar(g, b2)]),
+      g.op("Mul", [g.op("Mul", [gr, gr]), scalar(g, 1 - b2)]),
+    ]);
+    const denom = g.op("Add", [
+      g.op("Mul", [g.op("Sqrt", [v2]), scalar(g, 1 / Math.sqrt(1 - b2 ** t))]),
+      scalar(g, eps),
+    ]);
+    const upd = g.op("Mul", [g.op("Div", [m2, denom]), scalar(g, lr / (1 - b1 ** t))]);
+    const decayed = dims.length > 1 ? g.op("Mul", [p, scalar(g, 1 - lr * wd)]) : p;
+    g.output(g.op("Sub", [decayed, upd], {}, `new.${name}`));
+    g.output(g.op("Identity", [m2], {}, `newm.${name}`));
+    g.output(g.op("Identity", [v2], {}, `newv.${name}`));
+  }
+  return g;
+}
+
+export async function benchAdamwPlacement(repeats = 7): Promise<string[]> {
+  const lines = ["AdamW update alone, ms per step (median of " + repeats + "), 2 threads for the graph"];
+  lines.push("model           params   host (TS)  in-graph (ORT)");
+  for (const name of ["convnext_atto", "convnext_tiny"]) {
+    const shapes = paramShapes(modelConfig(name));
+    const rand = (dims: number[]) =>
+      float32(
+        dims,
+        Float32Array.from({ length: numel(dims) }, () => Math.random() - 0.5),
+      );
+    const params = new Map([...shapes].map(([k, d]) => [k, rand(d)]));
+    const grads = new Map([...shapes].map(([k, d]) => [k, rand(d).data]));
+    const host = new AdamW([...params].map(([k, p]) => ({ name: k, data: p.data, dims: p.dims })));
+    const session = await createSession(toOnnxBytes(adamwGraph(shapes)), { threads: 2 });
+    const feeds: Record<string, HostTensor> = {};
+    for (const [k, d] of shapes) {
+      feeds[k] = params.get(k)!;
+      feeds[`grad.${k}`] = float32(d, grads.get(k)!);
+      feeds[`m.${k}`] = rand(d);
+      feeds[`v.${k}`] = float32(d, rand(d).data.map(Math.abs));
+    }
+    const [th, tg] = await compareMs(
+      async () => host.step(grads, 1e-3),
+      () => session.run(feeds),
+      repeats,
+    );
+    const total = [...shapes.values()].reduce((s, d) => s + numel(d), 0);
+    lines.push(
+      `${name.padEnd(15)} ${(total / 1e6).toFixed(1).padStart(5)}M ${fmt(th.median).padStart(10)} ${fmt(tg.median).padStart(15)}`,
+    );
+    await session.release();
+  }
+  return lines;
+}
