@@ -19,7 +19,7 @@ export async function benchInference(fixtures: string, repeats = 11): Promise<st
   const ours = toOnnxBytes(buildConvNeXt(cfg, { weights: initParams(cfg, () => rng.normal()) }).graph);
   const peer = new Uint8Array(gunzipSync(readFileSync(`${fixtures}/peers/convnext_tiny_hf_opset14.onnx.gz`)));
   const lines = [`ConvNeXt-T fp32 inference, ms per batch (median of ${repeats}), ours vs HF opset-14 peer`];
-  lines.push("batch threads   ours    peer   ratio (ours/peer)");
+  lines.push("batch threads   ours    peer   ratio (ours/peer)   CPU-time ratio");
   for (const threads of [1, 2]) {
     const a = await createSession(ours, { threads });
     const b = await createSession(peer, { threads });
@@ -34,7 +34,7 @@ export async function benchInference(fixtures: string, repeats = 11): Promise<st
         repeats,
       );
       lines.push(
-        `${String(batch).padStart(5)} ${String(threads).padStart(7)} ${fmt(ta.median).padStart(6)} ${fmt(tb.median).padStart(7)}   ${(ta.median / tb.median).toFixed(3)}`,
+        `${String(batch).padStart(5)} ${String(threads).padStart(7)} ${fmt(ta.median).padStart(6)} ${fmt(tb.median).padStart(7)}   ${(ta.median / tb.median).toFixed(3)}               ${(ta.cpuMedian / tb.cpuMedian).toFixed(3)}`,
       );
     }
     await a.release();

@@ -4,11 +4,19 @@ export interface Timing {
   median: number;
   min: number;
   runs: number[];
+  /** Median process CPU time per run (ms): less sensitive than wall time to other load on a shared machine. */
+  cpuMedian: number;
 }
 
-function summarise(runs: number[]): Timing {
-  const sorted = [...runs].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], runs };
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+function summarise(runs: number[], cpu: number[] = []): Timing {
+  return {
+    median: median(runs),
+    min: Math.min(...runs),
+    runs,
+    cpuMedian: cpu.length ? median(cpu) : Number.NaN,
+  };
 }
 
 export async function medianMs(fn: () => Promise<unknown>, repeats = 7, warmup = 2): Promise<Timing> {
@@ -36,19 +44,19 @@ export async function compareMs(
     await a();
     await b();
   }
-  const ra: number[] = [];
-  const rb: number[] = [];
+  const wall: [number[], number[]] = [[], []];
+  const cpu: [number[], number[]] = [[], []];
   for (let i = 0; i < repeats; i++) {
-    for (const [fn, runs] of [
-      [a, ra],
-      [b, rb],
-    ] as const) {
+    for (const [k, fn] of [a, b].entries()) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await fn();
-      runs.push(performance.now() - t0);
+      wall[k].push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu[k].push((c.user + c.system) / 1000);
     }
   }
-  return [summarise(ra), summarise(rb)];
+  return [summarise(wall[0], cpu[0]), summarise(wall[1], cpu[1])];
 }
 
 export function fmt(ms: number): string {

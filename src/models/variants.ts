@@ -19,14 +19,9 @@ const V1: Record<string, Variant> = {
   xlarge: { dims: [256, 512, 1024, 2048], depths: [3, 3, 27, 3] },
 };
 
+// V2 keeps V1's widths and depths (no small), and adds huge.
 const V2: Record<string, Variant> = {
-  atto: { dims: [40, 80, 160, 320], depths: [2, 2, 6, 2], convMlp: true },
-  femto: { dims: [48, 96, 192, 384], depths: [2, 2, 6, 2], convMlp: true },
-  pico: { dims: [64, 128, 256, 512], depths: [2, 2, 6, 2], convMlp: true },
-  nano: { dims: [80, 160, 320, 640], depths: [2, 2, 8, 2], convMlp: true },
-  tiny: { dims: [96, 192, 384, 768], depths: [3, 3, 9, 3] },
-  base: { dims: [128, 256, 512, 1024], depths: [3, 3, 27, 3] },
-  large: { dims: [192, 384, 768, 1536], depths: [3, 3, 27, 3] },
+  ...Object.fromEntries(["atto", "femto", "pico", "nano", "tiny", "base", "large"].map((k) => [k, V1[k]])),
   huge: { dims: [352, 704, 1408, 2816], depths: [3, 3, 27, 3] },
 };
 

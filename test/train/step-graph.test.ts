@@ -19,7 +19,10 @@ const labels = Array.from(batch.get("y")!.data as BigInt64Array, Number);
 let session: Session;
 
 before(async () => {
-  const step = buildTrainStep(convnextTrainable(cfg), batch.get("x")!.dims as [number, number, number, number]);
+  const step = buildTrainStep(
+    convnextTrainable(cfg),
+    batch.get("x")!.dims as [number, number, number, number],
+  );
   session = await createSession(step.onnx, { threads: 2 });
 });
 
