@@ -63,10 +63,10 @@ export async function benchClassify(fixturesDir: string, repeats = 5): Promise<s
     for (const mode of MODES) {
       const r = runs[mode];
       const m = (k: keyof PipelineTimings) => median(r.map((t) => t[k]));
+      const rate = ((files.length * 1000) / m("wallMs")).toFixed(1);
+      const decode = `${fmt(m("decodeMs")).padStart(11)} (${fmt(m("decodeWaitMs"))})`;
       lines.push(
-        `${mode.padEnd(8)} ${((files.length * 1000) / m("wallMs")).toFixed(1).padStart(7)} ${fmt(m("wallMs")).padStart(9)} ${fmt(m("decodeMs")).padStart(11)} (${fmt(m("decodeWaitMs"))})`.padEnd(
-          52,
-        ) + `${fmt(m("prepareMs")).padStart(8)} ${fmt(m("modelMs")).padStart(14)}`,
+        `${mode.padEnd(8)} ${rate.padStart(7)} ${fmt(m("wallMs")).padStart(9)} ${decode.padEnd(20)} ${fmt(m("prepareMs")).padStart(13)} ${fmt(m("modelMs")).padStart(10)}`,
       );
     }
     lines.push(

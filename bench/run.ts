@@ -1,6 +1,7 @@
 /** `npm run bench`: benchmarks (not tests). `npm run bench -- inference` runs one section. */
 import { resolve } from "node:path";
 import { benchAdamwPlacement } from "./adamw-placement.ts";
+import { benchClassify } from "./classify.ts";
 import { benchInference } from "./inference.ts";
 import { benchTraining } from "./train-throughput.ts";
 
@@ -9,6 +10,7 @@ const sections: Record<string, () => Promise<string[]>> = {
   inference: () => benchInference(fixtures),
   training: () => benchTraining(),
   "adamw-placement": () => benchAdamwPlacement(),
+  classify: () => benchClassify(fixtures),
 };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(sections)) {

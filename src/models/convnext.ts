@@ -189,7 +189,9 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
       // Inference runs the MLP on 2-D rows so onnxruntime fuses each bias into its Gemm (~3% at batch 1);
       // V2's GRN pools over (H, W) and needs the 4-D layout.
       const flat = !training && cfg.version === 1;
-      const shape4 = flat ? g.op("Shape", [y]) : "";
+      // The 4-D shape to restore: a constant when the input shape is static, else read at run time.
+      const static4 = g.shapes.get(y);
+      const shape4 = !flat ? "" : static4 ? i64(g, static4) : g.op("Shape", [y]);
       if (flat) y = reshape(g, y, [-1, d]);
       const hidden = linear(y, `${k}.mlp.fc1`);
       y = training ? geluComposite(g, hidden) : gelu(g, hidden);

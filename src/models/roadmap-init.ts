@@ -14,17 +14,30 @@
 import { float32, type Float32Tensor, numel } from "../tensor/host-tensor.ts";
 import { type RoadmapConfig, type RoadmapNaming, roadmapParamShapes } from "./roadmap.ts";
 
+/**
+ * "trunc-normal": the ConvNeXt code base's scheme above. "kaiming": torchvision's ResNet scheme for conv
+ * weights, normal with std √(2 / fan_out), fan_out = out channels × kernel area (torch's rule, which ignores
+ * groups); linear weights stay trunc-normal.
+ */
+export type RoadmapInit = "trunc-normal" | "kaiming";
+
 /** `normal` draws N(0,1). Returns every parameter and buffer of `buildRoadmap(cfg, { naming })`. */
 export function initRoadmapParams(
   cfg: RoadmapConfig,
   normal: () => number,
   naming: RoadmapNaming = "roadmap",
+  scheme: RoadmapInit = "trunc-normal",
 ): Map<string, Float32Tensor> {
   const truncNormal = () => {
     for (;;) {
       const v = normal();
       if (v >= -2 && v <= 2) return 0.02 * v;
     }
+  };
+  const draw = (dims: number[]): (() => number) => {
+    if (scheme === "trunc-normal" || dims.length !== 4) return truncNormal;
+    const std = Math.sqrt(2 / (dims[0] * dims[2] * dims[3]));
+    return () => std * normal();
   };
   const { params, buffers } = roadmapParamShapes(cfg, naming);
   const out = new Map<string, Float32Tensor>();
@@ -34,7 +47,10 @@ export function initRoadmapParams(
     else if (name.endsWith(".bias")) t.data.fill(0);
     else if (dims.length === 1)
       t.data.fill(1); // norm weights
-    else for (let i = 0; i < numel(dims); i++) t.data[i] = truncNormal();
+    else {
+      const sample = draw(dims);
+      for (let i = 0; i < numel(dims); i++) t.data[i] = sample();
+    }
     out.set(name, t);
   }
   for (const [name, dims] of buffers) {

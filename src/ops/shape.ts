@@ -65,7 +65,11 @@ export const shapeOps = {
     },
   },
   Reshape: {
-    infer: (g, n, [a]) => [reshapeTarget(a, constInput(g, n, 1))],
+    // A shape computed at run time (Shape of a dynamic tensor) leaves the output shape unknown.
+    infer: (g, n, [a]) => {
+      const target = g.constValue(n.inputs[1]);
+      return [target ? reshapeTarget(a, target) : undefined];
+    },
     grad: (g, n, [dy]) => [dy && reshape(g, dy, g.shape(n.inputs[0]))],
   },
   Flatten: {

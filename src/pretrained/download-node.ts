@@ -8,6 +8,8 @@
  * `$HF_HOME/hub`, else `~/.cache/huggingface/hub`, as huggingface_hub lays it out) is used in place, read-only.
  * Offline (`CONVNEXT_OFFLINE=1` or `HF_HUB_OFFLINE=1`, or `offline: true`): the network is never touched.
  * Cached files are not re-hashed on every load (as huggingface_hub does); they were verified when written.
+ * `HF_ENDPOINT` (as huggingface_hub reads it) replaces https://huggingface.co in download URLs: for mirrors,
+ * and for tests against a local server.
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs";
@@ -90,6 +92,13 @@ export function findInHubCache(
       ? readdirSync(snapshots)
       : [];
   return candidates.map((c) => join(snapshots, c, path)).find((p) => existsSync(p));
+}
+
+/** `url` with https://huggingface.co replaced by `$HF_ENDPOINT` when that is set. */
+export function hubUrl(url: string, env: Env = process.env): string {
+  const hub = "https://huggingface.co/";
+  const endpoint = env.HF_ENDPOINT?.trim().replace(/\/+$/, "");
+  return endpoint && url.startsWith(hub) ? `${endpoint}/${url.slice(hub.length)}` : url;
 }
 
 class HttpError extends Error {
@@ -257,7 +266,7 @@ export async function fetchPretrainedFile(
   const failures: string[] = [];
   for (const file of entry.files) {
     try {
-      const path = await download(file.url, cachePath(entry, file, env), {
+      const path = await download(hubUrl(file.url, env), cachePath(entry, file, env), {
         sha256: file.sha256 ?? file.sha256Prefix,
         onProgress: opts.onProgress,
         signal: opts.signal,

@@ -1,0 +1,76 @@
+/**
+ * A checkpoint from bytes already in memory (a browser `fetch`, a file input): the same steps as
+ * `loadCheckpointFile` without the file system — recognise the format from the bytes, rename to timm's keys,
+ * convert to float32, read the architecture off the weights.
+ */
+import type { Convention } from "../checkpoint/conventions.ts";
+import {
+  detectConvention,
+  HF_DEFAULT_LAYER_NORM_EPS,
+  readHfConfig,
+  stateDictFromCheckpoint,
+  toTimm,
+} from "../checkpoint/conventions.ts";
+import { inferConfig } from "../checkpoint/infer-architecture.ts";
+import { isLegacyTorchSave, isZip, readPth } from "../checkpoint/pth.ts";
+import { parseSafetensors } from "../checkpoint/safetensors.ts";
+import type { ConvNeXtConfig } from "../models/config.ts";
+import { type Float32Tensor, toFloat32 } from "../tensor/host-tensor.ts";
+
+export interface CheckpointBytesOptions {
+  /** Name used in error messages. */
+  source?: string;
+  /** Load the EMA weights of a training checkpoint. */
+  useEma?: boolean;
+  /** Parsed HF config.json, for HF checkpoints (head LN eps and class names). */
+  hfConfig?: unknown;
+}
+
+export interface CheckpointFromBytes {
+  tensors: Map<string, Float32Tensor>;
+  convention: Convention;
+  config: ConvNeXtConfig;
+  /** safetensors `__metadata__` ({} for .pth). */
+  metadata: Record<string, string>;
+  /** HF id2label, when an HF config was given. */
+  labels?: string[];
+}
+
+export function readCheckpointBytes(
+  bytes: Uint8Array,
+  opts: CheckpointBytesOptions = {},
+): CheckpointFromBytes {
+  const source = opts.source ?? "checkpoint";
+  let tree: unknown;
+  let metadata: Record<string, string> = {};
+  if (isZip(bytes) || isLegacyTorchSave(bytes)) tree = readPth(bytes, source);
+  else {
+    const parsed = parseSafetensors(bytes, source);
+    tree = parsed.tensors;
+    metadata = parsed.metadata;
+  }
+  const stateDict = stateDictFromCheckpoint(tree, { useEma: opts.useEma, source });
+  let convention: Convention;
+  try {
+    convention = detectConvention(stateDict.keys());
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  const tensors = new Map<string, Float32Tensor>();
+  for (const [key, t] of toTimm(stateDict, { convention, source })) {
+    try {
+      tensors.set(key, toFloat32(t));
+    } catch (e) {
+      throw new Error(`${source}: ${key}: ${(e as Error).message}`);
+    }
+  }
+  const config = inferConfig(tensors, source);
+  let labels: string[] | undefined;
+  if (convention === "hf") {
+    // NOTE: HF's default layer_norm_eps (1e-12) applies when no config says otherwise.
+    const facts = opts.hfConfig === undefined ? undefined : readHfConfig(opts.hfConfig, `${source} config`);
+    config.headNormEps = facts?.headNormEps ?? HF_DEFAULT_LAYER_NORM_EPS;
+    labels = facts?.labels;
+  }
+  return { tensors, convention, config, metadata, labels };
+}

@@ -1,0 +1,124 @@
+/**
+ * `convnext embed <images|dirs…>`: pooled embeddings (`pre_logits`) and/or feature maps of images.
+ * Output: `.safetensors` holds one tensor per feature stacked over the images (N, ...), with the image paths
+ * as a `files` JSON list in the metadata; `.jsonl` (or stdout) holds one line per image,
+ * `{"file": …, "<feature>": nested lists}`. Bad files follow the rules of `classify`.
+ */
+import { randomBytes } from "node:crypto";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Command } from "commander";
+import { stackTensors } from "../api/classifier.ts";
+import { preprocessToJson } from "../api/image-preprocess.ts";
+import { FEATURE_OUTPUTS, type FeatureName } from "../models/convnext.ts";
+import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
+import { addModelOptions, type ImageCommandOptions, openImageModel, walkImages } from "./classify.ts";
+import { writeTensorFile } from "./tensor-files.ts";
+
+/** A tensor as nested lists, as `tensor.tolist()` gives it. */
+function nested(t: Float32Tensor): unknown {
+  const build = (axis: number, offset: number): unknown => {
+    if (axis === t.dims.length) return t.data[offset];
+    const stride = t.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: t.dims[axis] }, (_, i) => build(axis + 1, offset + i * stride));
+  };
+  return build(0, 0);
+}
+
+/** Lines written to a temp file beside `path`, renamed into place by `commit` (so no half-written output). */
+async function atomicLines(path: string) {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  let fh: FileHandle | undefined = await open(temp, "wx").catch((e: Error) => {
+    throw new Error(`cannot write ${path}: ${e.message}`);
+  });
+  return {
+    write: async (line: string) => {
+      await fh?.write(line);
+    },
+    commit: async () => {
+      await fh?.sync();
+      await fh?.close();
+      fh = undefined;
+      await rename(temp, path);
+    },
+    abort: async () => {
+      await fh?.close().catch(() => {});
+      await rm(temp, { force: true });
+    },
+  };
+}
+
+function parseFeatures(v: string): FeatureName[] {
+  const names = v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names) {
+    if (!(FEATURE_OUTPUTS as readonly string[]).includes(n)) {
+      throw new Error(`--features: unknown feature '${n}' (known: ${FEATURE_OUTPUTS.join(", ")})`);
+    }
+  }
+  if (names.length === 0) throw new Error("--features: no feature named");
+  return names as FeatureName[];
+}
+
+export function register(program: Command): void {
+  addModelOptions(
+    program
+      .command("embed <inputs...>")
+      .description("embeddings (pre_logits) and/or feature maps of images (files or directories)"),
+  )
+    .option("--features <list>", `comma-separated, from ${FEATURE_OUTPUTS.join(", ")}`, "pre_logits")
+    .option(
+      "--output <file>",
+      "file.safetensors (stacked tensors) or file.jsonl (default: JSON lines on stdout)",
+    )
+    .action(async (inputs: string[], opts: ImageCommandOptions & { features: string; output?: string }) => {
+      const features = parseFeatures(opts.features);
+      const out = opts.output;
+      const format = out === undefined ? "stdout" : out.endsWith(".safetensors") ? "safetensors" : "jsonl";
+      if (out !== undefined && format === "jsonl" && !out.endsWith(".jsonl")) {
+        throw new Error(`--output must end in .safetensors or .jsonl, got ${out}`);
+      }
+      const clf = await openImageModel(opts);
+      const lines = format === "jsonl" ? await atomicLines(out as string) : undefined;
+      const rows: Float32Tensor[][] = features.map(() => []);
+      const files: string[] = [];
+      try {
+        await walkImages(
+          clf,
+          inputs,
+          { features, batch: opts.batch, stdoutIsOutput: format === "stdout" },
+          async (item) => {
+            const file = item.file as string;
+            if (format === "safetensors") {
+              features.forEach((f, k) => {
+                rows[k].push(item.features[f] as Float32Tensor);
+              });
+              files.push(file);
+              return;
+            }
+            const record: Record<string, unknown> = { file };
+            for (const f of features) record[f] = nested(item.features[f] as Float32Tensor);
+            const line = `${JSON.stringify(record)}\n`;
+            if (lines) await lines.write(line);
+            else process.stdout.write(line);
+          },
+        );
+        if (format === "safetensors") {
+          const tensors = new Map<string, HostTensor>(features.map((f, k) => [f, stackTensors(rows[k], f)]));
+          await writeTensorFile(out as string, tensors, {
+            files: JSON.stringify(files),
+            model: clf.name ?? "",
+            preprocess: preprocessToJson(clf.preprocess),
+          });
+        }
+        await lines?.commit();
+      } catch (e) {
+        await lines?.abort();
+        throw e;
+      } finally {
+        await clf.release();
+      }
+    });
+}

@@ -1,0 +1,50 @@
+/**
+ * `convnext preprocess <image> --model <arch.tag> --output <file.safetensors>`: the model input an image
+ * becomes, as timm + PIL compute it. Writes `tensor` (C, H, W float32, the model input) and `uint8`
+ * (H, W, 3 after resize and crop); the config used goes into the metadata (`preprocess`).
+ * The pretrained table gives the preprocessing of a name (nothing is downloaded); with --weights, the
+ * checkpoint's own `preprocess` metadata wins.
+ */
+import type { Command } from "commander";
+import { prepareImage, preprocessToJson } from "../api/image-preprocess.ts";
+import { modelPreprocess } from "../api/model-source-node.ts";
+import { decodeImage } from "../preprocess/decode-node.ts";
+import type { HostTensor } from "../tensor/host-tensor.ts";
+import { writeTensorFile } from "./tensor-files.ts";
+
+export function register(program: Command): void {
+  program
+    .command("preprocess <image>")
+    .description("write the model input of an image (tensor, and uint8 after resize + crop) to safetensors")
+    .option(
+      "--model <arch.tag>",
+      "pretrained entry whose preprocessing to use (default: the bundled model's)",
+    )
+    .option(
+      "--weights <file>",
+      "checkpoint whose preprocessing to use (its metadata, else --model's, else timm's)",
+    )
+    .requiredOption("--output <file.safetensors>", "output file")
+    .option("--exif-rotate", "apply the EXIF orientation first (PIL and timm do not)")
+    .action(
+      async (
+        image: string,
+        opts: { model?: string; weights?: string; output: string; exifRotate?: boolean },
+      ) => {
+        const p = await modelPreprocess({ model: opts.model, weights: opts.weights });
+        const { tensor, uint8 } = prepareImage(await decodeImage(image, { exifRotate: opts.exifRotate }), p);
+        const pixels: HostTensor = { dtype: "uint8", dims: [uint8.height, uint8.width, 3], data: uint8.data };
+        await writeTensorFile(
+          opts.output,
+          new Map([
+            ["tensor", tensor],
+            ["uint8", pixels],
+          ]),
+          {
+            preprocess: preprocessToJson(p),
+            source: image,
+          },
+        );
+      },
+    );
+}
