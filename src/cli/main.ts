@@ -32,6 +32,11 @@ export async function main(argv: string[]): Promise<void> {
     evalCmd,
   ])
     cmd.register(program);
+  // `convnext classify dir | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   try {
     await program.parseAsync(argv);
   } catch (e) {

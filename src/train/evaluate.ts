@@ -2,6 +2,7 @@
  * Top-1 / top-5 accuracy and mean cross-entropy of a model on a loader's batches. The inference graph takes
  * the parameters as inputs, so one session serves every evaluation of a training run (and the EMA weights).
  */
+import type { Graph } from "../graph/graph.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import { buildConvNeXt } from "../models/convnext.ts";
@@ -30,6 +31,14 @@ export class Evaluator {
     createSession: (onnx: Uint8Array) => Promise<Session>,
   ): Promise<Evaluator> {
     const { graph } = buildConvNeXt(cfg, { inputShape: ["N", cfg.inChans, ...inputShape] });
+    return Evaluator.fromGraph(graph, createSession);
+  }
+
+  /** Any inference graph with input `x`, output `logits` and its weights (and buffers) as inputs. */
+  static async fromGraph(
+    graph: Graph,
+    createSession: (onnx: Uint8Array) => Promise<Session>,
+  ): Promise<Evaluator> {
     return new Evaluator(await createSession(toOnnxBytes(graph)));
   }
 
@@ -53,7 +62,10 @@ export class Evaluator {
       for (let i = 0; i < b.dims[0]; i++) {
         const row = logits.subarray(i * k, (i + 1) * k);
         const y = b.labels[i];
-        const rank = row.reduce((r, v, j) => r + (v > row[y] || (v === row[y] && j < y) ? 1 : 0), 0);
+        // A row with NaN would compare false everywhere and rank first: count it wrong.
+        const rank = row.some(Number.isNaN)
+          ? k
+          : row.reduce((r, v, j) => r + (v > row[y] || (v === row[y] && j < y) ? 1 : 0), 0);
         if (rank === 0) top1++;
         if (rank < 5) top5++;
         const max = row.reduce((m, v) => Math.max(m, v), Number.NEGATIVE_INFINITY);

@@ -170,6 +170,8 @@ export class Trainer {
     let correct = 0;
     let seen = 0;
     let t0 = performance.now();
+    // An epoch can end inside an accumulated step: report it after the step that crosses the boundary.
+    let epochReported = this.position.epoch;
     for await (const b of batches) {
       if (this.step >= this.totalSteps) break;
       const rng = new Rng(this.cfg.seed, 7, this.step, micro); // drop-path masks
@@ -177,7 +179,7 @@ export class Trainer {
       const r = await this.runner.gradients(x, float32([b.dims[0], this.model.numClasses], b.targets), rng);
       if (!Number.isFinite(r.loss)) {
         throw new NonFiniteLossError(
-          `loss is ${r.loss} at step ${this.step} (epoch ${b.epoch}, batch ${b.batch}); stopped, the last checkpoint is kept`,
+          `loss is ${r.loss} at step ${this.step + 1} (epoch ${b.epoch}, batch ${b.batch}); stopped, the last checkpoint is kept`,
         );
       }
       grads = accumulateGrads(grads, r.grads, accumulate);
@@ -210,7 +212,11 @@ export class Trainer {
       lossSum = 0;
       correct = 0;
       seen = 0;
-      if (this.position.batch === 0) await hooks.onEpoch?.(this.position.epoch - 1, this.state());
+      if (this.position.epoch > epochReported) {
+        epochReported = this.position.epoch;
+        await hooks.onEpoch?.(this.position.epoch - 1, this.state());
+        t0 = performance.now(); // evaluation time is not training throughput
+      }
       if (hooks.shouldStop?.()) {
         await hooks.onStop?.(this.state());
         break;

@@ -1,0 +1,170 @@
+/**
+ * Training checkpoints: one safetensors file with everything a run needs to continue exactly —
+ *   tensors  `model.<name>` (parameters), `ema.<name>` (the average), `optimizer.<name>.exp_avg|exp_avg_sq|step`
+ *   metadata `step`/`epoch`/`batch` (position), `config` (architecture), `train_config` (TrainConfig, with the
+ *            seed), `ema` and `optimizer` (their settings), `run` (how the caller set up data and logging).
+ * Every random draw of training is keyed by (seed, epoch, batch) or (seed, step), so the seed and the position
+ * are the whole random state. Written atomically: an interrupted save leaves the previous checkpoint intact.
+ * The prefixes keep it from being mistaken for plain weights; `model.safetensors` beside it is those.
+ */
+
+import { readFile } from "node:fs/promises";
+import { saveSafetensors } from "../checkpoint/load-node.ts";
+import { parseSafetensors } from "../checkpoint/safetensors.ts";
+import type { ConvNeXtConfig } from "../models/config.ts";
+import { type Float32Tensor, float32, type HostTensor, shapeString } from "../tensor/host-tensor.ts";
+import { adamwStateFromTensors, adamwStateToTensors } from "./adamw.ts";
+import type { TrainConfig, TrainState } from "./trainer.ts";
+
+/** Marks the file as a training checkpoint, and its layout version. */
+export const TRAIN_CHECKPOINT_FORMAT = "convnext-train-1";
+
+export interface TrainCheckpoint<Run = unknown> {
+  state: TrainState;
+  config: ConvNeXtConfig;
+  train: TrainConfig;
+  /** The caller's own setup (JSON). */
+  run: Run;
+  /** Any further metadata entries (labels, preprocess, …). */
+  extra: Record<string, string>;
+}
+
+const OWN_KEYS = [
+  "format",
+  "checkpoint",
+  "step",
+  "epoch",
+  "batch",
+  "config",
+  "train_config",
+  "ema",
+  "optimizer",
+  "run",
+];
+
+/** The tensors of a checkpoint (live buffers: serialize them before the next optimizer step). */
+export function trainCheckpointTensors(state: TrainState): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  for (const [name, p] of state.params) out.set(`model.${name}`, p);
+  if (state.ema) {
+    for (const [name, values] of Object.entries(state.ema.params)) {
+      const dims = state.params.get(name)?.dims ?? [values.length];
+      out.set(`ema.${name}`, float32(dims, values));
+    }
+  }
+  for (const [k, t] of Object.entries(adamwStateToTensors(state.optimizer, "optimizer."))) out.set(k, t);
+  return out;
+}
+
+/** Writes a training checkpoint atomically. */
+export async function saveTrainCheckpoint<Run>(path: string, ckpt: TrainCheckpoint<Run>): Promise<void> {
+  const { state } = ckpt;
+  const metadata: Record<string, string> = {
+    ...ckpt.extra,
+    format: "pt",
+    checkpoint: TRAIN_CHECKPOINT_FORMAT,
+    step: String(state.step),
+    epoch: String(state.epoch),
+    batch: String(state.batch),
+    config: JSON.stringify(ckpt.config),
+    train_config: JSON.stringify(ckpt.train),
+    ema: JSON.stringify(state.ema ? { decay: state.ema.decay, updates: state.ema.updates } : null),
+    optimizer: JSON.stringify({
+      betas: state.optimizer.betas,
+      eps: state.optimizer.eps,
+      weightDecay: state.optimizer.weightDecay,
+    }),
+    run: JSON.stringify(ckpt.run),
+  };
+  await saveSafetensors(path, trainCheckpointTensors(state), metadata);
+}
+
+function json<T>(metadata: Record<string, string>, key: string, path: string): T {
+  const text = metadata[key];
+  if (text === undefined) throw new Error(`${path}: training checkpoint lacks metadata '${key}'`);
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`${path}: metadata '${key}' is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function count(metadata: Record<string, string>, key: string, path: string): number {
+  const n = Number(metadata[key]);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(
+      `${path}: metadata '${key}' must be a non-negative integer, got ${JSON.stringify(metadata[key])}`,
+    );
+  return n;
+}
+
+function float32Of(t: HostTensor | undefined, key: string, path: string): Float32Tensor {
+  if (!t) throw new Error(`${path}: training checkpoint lacks tensor '${key}'`);
+  if (t.dtype !== "float32") throw new Error(`${path}: tensor '${key}' is ${t.dtype}, expected float32`);
+  return t as Float32Tensor;
+}
+
+/** Reads a training checkpoint written by saveTrainCheckpoint. */
+export async function loadTrainCheckpoint<Run = unknown>(path: string): Promise<TrainCheckpoint<Run>> {
+  let bytes: Uint8Array;
+  try {
+    const buf = await readFile(path);
+    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`${path}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
+  }
+  const { tensors, metadata } = parseSafetensors(bytes, path);
+  if (metadata.checkpoint !== TRAIN_CHECKPOINT_FORMAT) {
+    throw new Error(
+      `${path}: not a training checkpoint (metadata 'checkpoint' is ${JSON.stringify(metadata.checkpoint)}, expected "${TRAIN_CHECKPOINT_FORMAT}")`,
+    );
+  }
+  const params = new Map<string, Float32Tensor>();
+  for (const [key, t] of tensors) {
+    if (key.startsWith("model.")) params.set(key.slice(6), float32Of(t, key, path));
+  }
+  if (params.size === 0) throw new Error(`${path}: training checkpoint holds no model.* tensors`);
+
+  const emaInfo = json<{ decay: number; updates: number } | null>(metadata, "ema", path);
+  let ema: TrainState["ema"] = null;
+  if (emaInfo) {
+    const values: Record<string, Float32Array> = {};
+    for (const [name, p] of params) {
+      const t = float32Of(tensors.get(`ema.${name}`), `ema.${name}`, path);
+      if (t.data.length !== p.data.length)
+        throw new Error(
+          `${path}: ema.${name} has shape ${shapeString(t.dims)}, the parameter ${shapeString(p.dims)}`,
+        );
+      values[name] = t.data;
+    }
+    ema = { decay: emaInfo.decay, updates: emaInfo.updates, params: values };
+  }
+
+  const opt = json<{ betas: [number, number]; eps: number; weightDecay: number }>(
+    metadata,
+    "optimizer",
+    path,
+  );
+  const record: Record<string, HostTensor> = {};
+  for (const [key, t] of tensors) if (key.startsWith("optimizer.")) record[key] = t;
+  const names = [...params.keys()].filter((n) => record[`optimizer.${n}.exp_avg`] !== undefined);
+  const optimizer = adamwStateFromTensors(record, names, opt, "optimizer.");
+
+  const extra: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata)) if (!OWN_KEYS.includes(k)) extra[k] = v;
+  return {
+    state: {
+      step: count(metadata, "step", path),
+      epoch: count(metadata, "epoch", path),
+      batch: count(metadata, "batch", path),
+      params,
+      optimizer,
+      ema,
+    },
+    config: json<ConvNeXtConfig>(metadata, "config", path),
+    train: json<TrainConfig>(metadata, "train_config", path),
+    run: json<Run>(metadata, "run", path),
+    extra,
+  };
+}
