@@ -32,7 +32,7 @@ export { readPth } from "./checkpoint/pth.ts";
 export { type Convention, detectConvention, toTimm } from "./checkpoint/conventions.ts";
 export { inferConfig } from "./checkpoint/infer-architecture.ts";
 export { checkParams } from "./checkpoint/validate.ts";
-export { type CheckpointFromBytes, readCheckpointBytes } from "./api/checkpoint-bytes.ts";
+export { type CheckpointFromBytes, readCheckpointBytes } from "./checkpoint/read-bytes.ts";
 
 // Preprocessing (decoded pixels in).
 export type { RgbImage } from "./preprocess/rgb-image.ts";

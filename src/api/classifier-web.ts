@@ -9,7 +9,7 @@ import type { PreprocessConfig } from "../preprocess/transform.ts";
 import { resolvePretrained } from "../pretrained/registry.ts";
 import type { Session } from "../runtime/session.ts";
 import { createSession } from "../runtime/session-web.ts";
-import { readCheckpointBytes } from "./checkpoint-bytes.ts";
+import { readCheckpointBytes } from "../checkpoint/read-bytes.ts";
 import { Classifier } from "./classifier.ts";
 import { inputChannels, parsePreprocessJson, TIMM_DEFAULT_PREPROCESS } from "./image-preprocess.ts";
 import { chooseLabels } from "./labels.ts";

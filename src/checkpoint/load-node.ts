@@ -8,18 +8,9 @@ import { open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
-import { toFloat32 } from "../tensor/host-tensor.ts";
-import type { Convention, HfConfigFacts } from "./conventions.ts";
-import {
-  detectConvention,
-  HF_DEFAULT_LAYER_NORM_EPS,
-  readHfConfig,
-  stateDictFromCheckpoint,
-  toTimm,
-} from "./conventions.ts";
-import { inferConfig } from "./infer-architecture.ts";
-import { isLegacyTorchSave, isZip, readPth } from "./pth.ts";
-import { parseSafetensors, serializeSafetensors } from "./safetensors.ts";
+import type { Convention } from "./conventions.ts";
+import { readCheckpointBytes } from "./read-bytes.ts";
+import { serializeSafetensors } from "./safetensors.ts";
 
 export interface LoadedCheckpoint {
   /** Parameters under timm's names, all float32. */
@@ -67,84 +58,30 @@ async function locate(path: string): Promise<{ weights: string; hfConfig?: strin
   throw new Error(`${path}: directory holds no model.safetensors or pytorch_model.bin`);
 }
 
-function checkAgainstHfConfig(
-  config: ConvNeXtConfig,
-  facts: HfConfigFacts,
-  configPath: string,
-  source: string,
-): void {
-  const disagree = (what: string, said: unknown, found: unknown) =>
-    new Error(
-      `${configPath}: ${what} ${JSON.stringify(said)} disagrees with the weights in ${source} (${JSON.stringify(found)})`,
-    );
-  if (facts.dims && facts.dims.join() !== config.dims.join())
-    throw disagree("hidden_sizes", facts.dims, config.dims);
-  if (facts.depths && facts.depths.join() !== config.depths.join())
-    throw disagree("depths", facts.depths, config.depths);
-  if (facts.version !== config.version)
-    throw disagree("model_type", facts.modelType, `ConvNeXt V${config.version}`);
-  if (facts.numClasses !== undefined && config.numClasses !== 0 && facts.numClasses !== config.numClasses) {
-    throw disagree("number of labels", facts.numClasses, config.numClasses);
-  }
-}
-
-/**
- * Loads a `.safetensors` file, a `torch.save` zip (`.pth`/`.pt`/`.bin`), or an HF folder (config.json +
- * model.safetensors). The format is recognised from the bytes, not the extension.
- */
 export async function loadCheckpointFile(path: string, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
   const { weights: source, hfConfig } = await locate(path);
-  const file = await readFile(source);
-  const bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
-
-  let tree: unknown;
-  let metadata: Record<string, string> = {};
-  if (isZip(bytes) || isLegacyTorchSave(bytes)) {
-    tree = readPth(bytes, source);
-  } else {
-    const parsed = parseSafetensors(bytes, source);
-    tree = parsed.tensors;
-    metadata = parsed.metadata;
-  }
-  const stateDict = stateDictFromCheckpoint(tree, { useEma: opts.useEma, source });
-  let convention: Convention;
+  let file: Buffer;
   try {
-    convention = detectConvention(stateDict.keys());
+    file = await readFile(source);
   } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
+    throw new Error(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const named = toTimm(stateDict, { convention, source });
-
-  const tensors = new Map<string, Float32Tensor>();
-  for (const [key, t] of named) {
+  const bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  let json: unknown;
+  if (hfConfig) {
     try {
-      tensors.set(key, toFloat32(t));
+      json = JSON.parse(await readFile(hfConfig, "utf8"));
     } catch (e) {
-      throw new Error(`${source}: ${key}: ${(e as Error).message}`);
+      throw new Error(`${hfConfig}: cannot read HF config (${(e as Error).message})`);
     }
   }
-  const config = inferConfig(tensors, source);
-
-  let labels: string[] | undefined;
-  if (convention === "hf") {
-    if (hfConfig) {
-      const configPath = hfConfig;
-      let json: unknown;
-      try {
-        json = JSON.parse(await readFile(configPath, "utf8"));
-      } catch (e) {
-        throw new Error(`${configPath}: cannot read HF config (${(e as Error).message})`);
-      }
-      const facts = readHfConfig(json, configPath);
-      checkAgainstHfConfig(config, facts, configPath, source);
-      config.headNormEps = facts.headNormEps;
-      labels = facts.labels;
-    } else {
-      // NOTE: without a config.json HF itself would use ConvNextConfig's default layer_norm_eps, 1e-12.
-      config.headNormEps = HF_DEFAULT_LAYER_NORM_EPS;
-    }
-  }
-  return { tensors, convention, config, source, labels, metadata };
+  const ckpt = readCheckpointBytes(bytes, {
+    source,
+    useEma: opts.useEma,
+    hfConfig: json,
+    hfConfigSource: hfConfig,
+  });
+  return { ...ckpt, source };
 }
 
 /** Writes `bytes` to `path` via a temp file in the same directory and a rename; removes the temp file on failure. */

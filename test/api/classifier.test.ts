@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { readCheckpointBytes } from "../../src/api/checkpoint-bytes.ts";
+import { readCheckpointBytes } from "../../src/checkpoint/read-bytes.ts";
 import { classify, createClassifier, embed, type ImageClassifier } from "../../src/api/classify-node.ts";
 import { createWebClassifier } from "../../src/api/classifier-web.ts";
 import { BUNDLED_MODEL_PATH } from "../../src/api/model-source-node.ts";

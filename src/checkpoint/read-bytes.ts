@@ -3,17 +3,17 @@
  * `loadCheckpointFile` without the file system — recognise the format from the bytes, rename to timm's keys,
  * convert to float32, read the architecture off the weights.
  */
-import type { Convention } from "../checkpoint/conventions.ts";
+import type { Convention, HfConfigFacts } from "./conventions.ts";
 import {
   detectConvention,
   HF_DEFAULT_LAYER_NORM_EPS,
   readHfConfig,
   stateDictFromCheckpoint,
   toTimm,
-} from "../checkpoint/conventions.ts";
-import { inferConfig } from "../checkpoint/infer-architecture.ts";
-import { isLegacyTorchSave, isZip, readPth } from "../checkpoint/pth.ts";
-import { parseSafetensors } from "../checkpoint/safetensors.ts";
+} from "./conventions.ts";
+import { inferConfig } from "./infer-architecture.ts";
+import { isLegacyTorchSave, isZip, readPth } from "./pth.ts";
+import { parseSafetensors } from "./safetensors.ts";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import { type Float32Tensor, toFloat32 } from "../tensor/host-tensor.ts";
 
@@ -24,6 +24,8 @@ export interface CheckpointBytesOptions {
   useEma?: boolean;
   /** Parsed HF config.json, for HF checkpoints (head LN eps and class names). */
   hfConfig?: unknown;
+  /** Where that config came from, for error messages. */
+  hfConfigSource?: string;
 }
 
 export interface CheckpointFromBytes {
@@ -67,10 +69,33 @@ export function readCheckpointBytes(
   const config = inferConfig(tensors, source);
   let labels: string[] | undefined;
   if (convention === "hf") {
-    // NOTE: HF's default layer_norm_eps (1e-12) applies when no config says otherwise.
-    const facts = opts.hfConfig === undefined ? undefined : readHfConfig(opts.hfConfig, `${source} config`);
+    // NOTE: HF's default layer_norm_eps (1e-12) applies when no config says otherwise; it is the head LN's only.
+    const configSource = opts.hfConfigSource ?? `${source} config`;
+    const facts = opts.hfConfig === undefined ? undefined : readHfConfig(opts.hfConfig, configSource);
+    if (facts) checkAgainstHfConfig(config, facts, configSource, source);
     config.headNormEps = facts?.headNormEps ?? HF_DEFAULT_LAYER_NORM_EPS;
     labels = facts?.labels;
   }
   return { tensors, convention, config, metadata, labels };
+}
+
+function checkAgainstHfConfig(
+  config: ConvNeXtConfig,
+  facts: HfConfigFacts,
+  configPath: string,
+  source: string,
+): void {
+  const disagree = (what: string, said: unknown, found: unknown) =>
+    new Error(
+      `${configPath}: ${what} ${JSON.stringify(said)} disagrees with the weights in ${source} (${JSON.stringify(found)})`,
+    );
+  if (facts.dims && facts.dims.join() !== config.dims.join())
+    throw disagree("hidden_sizes", facts.dims, config.dims);
+  if (facts.depths && facts.depths.join() !== config.depths.join())
+    throw disagree("depths", facts.depths, config.depths);
+  if (facts.version !== config.version)
+    throw disagree("model_type", facts.modelType, `ConvNeXt V${config.version}`);
+  if (facts.numClasses !== undefined && config.numClasses !== 0 && facts.numClasses !== config.numClasses) {
+    throw disagree("number of labels", facts.numClasses, config.numClasses);
+  }
 }
