@@ -1,6 +1,7 @@
 /**
  * `convnext roadmap`: the paper's ResNet → ConvNeXt steps with counted parameters and multiply-adds beside
  * the printed GFLOPs and top-1, and (human table) measured inference throughput on this machine.
+ * `--train <dataset>` trains the steps instead and writes the measured table and chart (roadmap-train.ts).
  */
 import { InvalidArgumentError, type Command } from "commander";
 import { toOnnxBytes } from "../graph/onnx.ts";
@@ -13,9 +14,11 @@ import {
   roadmapParamShapes,
   roadmapTable,
 } from "../models/roadmap.ts";
+import type { RoadmapInit } from "../models/roadmap-init.ts";
 import { createSession } from "../runtime/session-node.ts";
 import { float32, type HostTensor, numel } from "../tensor/host-tensor.ts";
-import { positiveInt } from "./options.ts";
+import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { markdownTable, ROADMAP_DATASETS, trainRoadmap } from "./roadmap-train.ts";
 
 export interface RoadmapJsonRow {
   step: string;
@@ -121,10 +124,90 @@ function regime(v: string): Regime {
   return v as Regime;
 }
 
+function positiveNumber(flag: string) {
+  const parse = nonNegativeNumber(flag);
+  return (v: string): number => {
+    const n = parse(v);
+    if (n === 0) throw new InvalidArgumentError(`${flag} must be a number > 0, got '${v}'`);
+    return n;
+  };
+}
+
+function stepList(v: string): string[] {
+  const steps = v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (steps.length === 0)
+    throw new InvalidArgumentError(`--steps needs step names separated by commas, got '${v}'`);
+  return steps;
+}
+
+interface RoadmapOptions {
+  regime: Regime;
+  json?: boolean;
+  bench?: boolean;
+  batch?: number;
+  threads?: number;
+  train?: string;
+  data?: string;
+  steps?: string[];
+  epochs: number;
+  resolution: number;
+  widthScale: number;
+  depthScale: number;
+  seed: number;
+  lr: number;
+  init: RoadmapInit;
+  limit?: number;
+  out: string;
+}
+
+async function train(opts: RoadmapOptions): Promise<void> {
+  const { rows, settings } = await trainRoadmap({
+    dataset: opts.train!,
+    data: opts.data,
+    regime: opts.regime,
+    steps: opts.steps,
+    epochs: opts.epochs,
+    resolution: opts.resolution,
+    widthScale: opts.widthScale,
+    depthScale: opts.depthScale,
+    batch: opts.batch ?? 128,
+    seed: opts.seed,
+    lr: opts.lr,
+    init: opts.init,
+    threads: opts.threads,
+    limit: opts.limit,
+    out: opts.out,
+  });
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ settings, rows }, null, 1)}\n`);
+    return;
+  }
+  const used = [
+    `dataset ${settings.dataset}`,
+    `resolution ${settings.resolution}`,
+    `width ×${settings.width_scale}`,
+    `depth ×${settings.depth_scale}`,
+    `epochs ${settings.epochs}`,
+    `batch ${settings.batch}`,
+    `lr ${opts.lr}`,
+    `seed ${settings.seed}`,
+    `${settings.train_images} train / ${settings.test_images} test images`,
+    `wall ${((settings.wall_seconds as number) / 60).toFixed(1)} min`,
+  ];
+  process.stdout.write(
+    `${used.join(", ")}\n\n${markdownTable(rows, opts.resolution)}\nwritten to ${opts.out}\n`,
+  );
+}
+
 export function register(program: Command): void {
   program
     .command("roadmap")
-    .description("the paper's ResNet → ConvNeXt steps: parameters, multiply-adds, paper numbers, throughput")
+    .description(
+      "the paper's ResNet → ConvNeXt steps: parameters, multiply-adds, paper numbers, throughput; --train measures accuracy",
+    )
     .option(
       "--regime <r50|r200>",
       "Table 10 (ResNet-50 → ConvNeXt-T) or Table 11 (ResNet-200 → ConvNeXt-B)",
@@ -134,28 +217,61 @@ export function register(program: Command): void {
     .option("--json", "print JSON (no throughput unless --bench)")
     .option("--bench", "measure inference throughput (default for the table)")
     .option("--no-bench", "skip the throughput measurement")
-    .option("--batch <n>", "batch size for the throughput measurement", positiveInt("--batch"), 8)
+    .option("--batch <n>", "batch size (throughput: default 8; --train: default 128)", positiveInt("--batch"))
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
-    .action(
-      async (opts: { regime: Regime; json?: boolean; bench?: boolean; batch: number; threads?: number }) => {
-        const rows = roadmapTable(opts.regime);
-        const measure = opts.bench ?? !opts.json;
-        const speeds: (number | undefined)[] = [];
-        for (const r of rows) {
-          if (measure && !opts.json) process.stderr.write(`measuring ${r.step}…\r`);
-          speeds.push(measure ? await throughput(r.config, opts.batch, opts.threads) : undefined);
-        }
-        if (opts.json) {
-          process.stdout.write(
-            `${JSON.stringify(
-              rows.map((r, i) => toJson(r, speeds[i])),
-              null,
-              1,
-            )}\n`,
-          );
-          return;
-        }
-        process.stdout.write(`${table(rows, speeds, opts.batch)}\n`);
-      },
-    );
+    .option(
+      "--train <dataset>",
+      `train every step with one recipe and seed and write table + chart (${ROADMAP_DATASETS.join(", ")})`,
+    )
+    .option("--data <dir>", "--train: directory of the data set's files (default: its package's location)")
+    .option("--steps <a,b,…>", "--train: only these steps (keys as in --json)", stepList)
+    .option("--epochs <n>", "--train: epochs per step (may be fractional)", positiveNumber("--epochs"), 1)
+    .option("--resolution <n>", "--train: input side, a multiple of 32", positiveInt("--resolution"), 32)
+    .option("--width-scale <x>", "--train: multiplies every width", positiveNumber("--width-scale"), 0.25)
+    .option("--depth-scale <x>", "--train: multiplies every stage depth", positiveNumber("--depth-scale"), 1)
+    .option("--lr <x>", "--train: peak learning rate (AdamW, batch --batch)", positiveNumber("--lr"), 2e-3)
+    .option(
+      "--init <scheme>",
+      "--train: trunc-normal (ConvNeXt's) or kaiming (torchvision's)",
+      initScheme,
+      "trunc-normal",
+    )
+    .option("--seed <n>", "--train: seed of init, data order and augmentation", positiveIntOrZero, 0)
+    .option("--limit <n>", "--train: use the first N training and N test images", positiveInt("--limit"))
+    .option("--out <dir>", "--train: output directory", "roadmap-run")
+    .action(async (opts: RoadmapOptions) => {
+      if (opts.train) return train(opts);
+      const batch = opts.batch ?? 8;
+      const rows = roadmapTable(opts.regime);
+      const measure = opts.bench ?? !opts.json;
+      const speeds: (number | undefined)[] = [];
+      for (const r of rows) {
+        if (measure && !opts.json) process.stderr.write(`measuring ${r.step}…\r`);
+        speeds.push(measure ? await throughput(r.config, batch, opts.threads) : undefined);
+      }
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify(
+            rows.map((r, i) => toJson(r, speeds[i])),
+            null,
+            1,
+          )}\n`,
+        );
+        return;
+      }
+      process.stdout.write(`${table(rows, speeds, batch)}\n`);
+    });
+}
+
+function initScheme(v: string): RoadmapInit {
+  if (v !== "trunc-normal" && v !== "kaiming")
+    throw new InvalidArgumentError(`--init must be trunc-normal or kaiming, got '${v}'`);
+  return v;
+}
+
+function positiveIntOrZero(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`--seed must be an integer ≥ 0, got '${v}'`);
+  return n;
 }
