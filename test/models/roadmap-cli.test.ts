@@ -2,26 +2,9 @@
 // reference.md §3), and a one-line refusal of an unknown regime.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Command } from "commander";
-import { register } from "../../src/cli/roadmap.ts";
+import { runRoadmapCommand } from "./run-roadmap-command.ts";
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command("convnext").exitOverride();
-  program.configureOutput({ writeErr: () => {} });
-  register(program);
-  let out = "";
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => {
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(args, { from: "user" });
-  } finally {
-    process.stdout.write = write;
-  }
-  return out;
-}
+const run = runRoadmapCommand;
 
 test("roadmap --json lists Table 10 with counts and the paper's numbers", async () => {
   const rows = JSON.parse(await run(["roadmap", "--json"]));

@@ -5,34 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Command } from "commander";
-import { register } from "../../src/cli/roadmap.ts";
+import { runRoadmapCommand } from "./run-roadmap-command.ts";
 import { FASHION_MNIST_DIR } from "../../src/train/data/fashion-mnist-node.ts";
 
 const haveFmnist = existsSync(join(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz"));
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command("convnext").exitOverride();
-  program.configureOutput({ writeErr: () => {} });
-  register(program);
-  let out = "";
-  const write = process.stdout.write;
-  const writeErr = process.stderr.write;
-  // Only the command's text is captured: the test runner reports through the same stream in binary.
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (typeof chunk !== "string") return write.call(process.stdout, chunk, ...rest);
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(args, { from: "user" });
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-  return out;
-}
+const run = runRoadmapCommand;
 
 test("roadmap --train on two steps writes table, settings and chart", {
   skip: !haveFmnist && "apt-get install dataset-fashion-mnist to run",
