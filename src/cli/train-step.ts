@@ -3,7 +3,7 @@
  * and the parameters after the last one, with timm names — the debug-state check users compare with PyTorch.
  */
 import type { Command } from "commander";
-import { inferConfig } from "../checkpoint/infer-architecture.ts";
+import { loadCheckpointFile } from "../checkpoint/load-node.ts";
 import { createSession } from "../runtime/session-node.ts";
 import { float32, type Float32Tensor, type HostTensor, toFloat32 } from "../tensor/host-tensor.ts";
 import { smoothedTargets } from "../train/loss.ts";
@@ -70,11 +70,12 @@ export function register(program: Command): void {
     .option("--threads <n>", "onnxruntime threads", positiveInt("--threads"))
     .requiredOption("--output <out.safetensors>", "output file")
     .action(async (opts: Options) => {
-      const weights = await readTensorFile(opts.weights);
+      // Any checkpoint convention is accepted; parameters are trained and written under timm's names.
+      const ckpt = await loadCheckpointFile(opts.weights);
       const params = new Map(
-        [...weights].map(([k, v]) => [k, float32(v.dims, Float32Array.from(toFloat32(v).data))]),
+        [...ckpt.tensors].map(([k, v]) => [k, float32(v.dims, Float32Array.from(v.data))]),
       );
-      const config = inferConfig(params);
+      const config = ckpt.config;
       const batch = await readTensorFile(opts.batch);
       const x = toFloat32(requireTensor(batch, "x", opts.batch));
       if (x.dims.length !== 4) throw new Error(`${opts.batch}: x must be (N, C, H, W), got [${x.dims}]`);

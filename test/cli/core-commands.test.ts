@@ -162,3 +162,32 @@ test("bad input: one-line errors, non-zero exit, nothing written", () => {
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /unknown model 'convnext_gigantic'/);
 });
+
+test("train-step takes any checkpoint convention and writes timm names", () => {
+  const fromOfficial = join(tmp, "step-official.safetensors");
+  const fromTimm = join(tmp, "step-timm.safetensors");
+  const batch = fixture("grad", "batch.safetensors");
+  for (const [weights, out] of [
+    [fixture("models", "v1-small", "official.pth"), fromOfficial],
+    [fixture("models", "v1-small", "timm.safetensors"), fromTimm],
+  ]) {
+    const r = convnext(
+      "train-step",
+      "--weights",
+      weights,
+      "--batch",
+      batch,
+      "--smoothing",
+      "0.1",
+      "--output",
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const a = readTensors(fromOfficial);
+  const b = readTensors(fromTimm);
+  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
+  assert.ok(a.has("param.stages.0.blocks.0.mlp.fc1.weight"));
+  // The official checkpoint maps onto timm's names bit for bit, so the steps are identical.
+  for (const [k, t] of b) assert.equal(maxAbsDiff(a.get(k)!, t), 0, k);
+});
