@@ -25,6 +25,7 @@ import {
 import { BatchLoader } from "../src/train/data/loader-node.ts";
 import { fashionMnistSource } from "../src/train/data/sources-node.ts";
 import { Evaluator } from "../src/train/evaluate.ts";
+import { SMALL_IMAGE_MODEL } from "../src/train/presets.ts";
 import { Rng } from "../src/train/rng.ts";
 import { type TrainConfig, Trainer } from "../src/train/trainer.ts";
 
@@ -40,13 +41,9 @@ const epochs = Number(args.epochs);
 const batchSize = Number(args.batch);
 const out = args.out;
 
-// A ConvNeXt for 28×28 gray images: patchify 2×2 (32×32 input → 16, 8, 4, 2), 3×3 depthwise kernels (at these
-// map sizes a 7×7 kernel is mostly padding and costs 1.8× the step time), atto-like widths.
+// The small-image ConvNeXt (src/train/presets.ts), gray input, 10 classes.
 const model = makeConfig({
-  dims: [32, 64, 128, 256],
-  depths: [2, 2, 6, 2],
-  patchSize: 2,
-  kernelSize: 3,
+  ...SMALL_IMAGE_MODEL,
   inChans: 1,
   numClasses: 10,
   dropPathRate: 0.1,

@@ -33,6 +33,7 @@ import {
   type PresetName,
   presetDropPath,
   recipeTransforms,
+  SMALL_IMAGE_MODEL,
   scaledLr,
   type TrainPreset,
 } from "../train/presets.ts";
@@ -139,7 +140,6 @@ function positiveNumber(name: string) {
 // The model
 
 /** The Fashion-MNIST architecture (bench/fashion-mnist.ts): patchify 2×2 and 3×3 kernels suit 32×32 inputs. */
-const SMALL_IMAGE_MODEL = { dims: [32, 64, 128, 256], depths: [2, 2, 6, 2], patchSize: 2, kernelSize: 3 };
 
 const CONFIG_KEYS = new Set(["dims", "depths", ...Object.keys(DEFAULT_CONFIG)]);
 

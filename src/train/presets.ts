@@ -194,3 +194,15 @@ export function recipeTransforms(p: TrainPreset, f: ImageFacts): RecipeTransform
     preprocess: { inputSize: size, cropPct: 0.875, cropMode: "center", interpolation: "bicubic", mean, std },
   };
 }
+
+/**
+ * The default architecture for small images (Fashion-MNIST, CIFAR; the bundled model): patchify 2×2 (32×32 input
+ * → 16, 8, 4, 2), atto-like widths, and 3×3 depthwise kernels — at these map sizes a 7×7 kernel is mostly
+ * padding and made the training step 1.8× slower.
+ */
+export const SMALL_IMAGE_MODEL = {
+  dims: [32, 64, 128, 256],
+  depths: [2, 2, 6, 2],
+  patchSize: 2,
+  kernelSize: 3,
+};
