@@ -2,8 +2,10 @@
  * Fashion-MNIST from scratch (a benchmark, not a test): trains the small ConvNeXt that ships as the bundled
  * model, with the `small-data` recipe, and writes
  *   assets/models/fashion-mnist/model.safetensors  (EMA weights, timm names, config + preprocessing in metadata)
- *   docs/fashion-mnist/metrics.jsonl               (one line per step and per epoch)
- * Usage: node --import tsx bench/fashion-mnist.ts [--epochs N] [--threads N] [--out DIR]
+ *   docs/fashion-mnist/metrics.jsonl               (a line every 20 steps and per epoch)
+ *   docs/fashion-mnist/curves.svg, curves.html     (bench/fashion-mnist-curves.ts)
+ * Usage: node --import tsx bench/fashion-mnist.ts [--epochs N] [--threads N] [--lr X] [--layer-scale X]
+ *        [--drop-path X] [--ema X] [--out DIR]
  */
 import { convnextTrainable } from "../src/train/trainable.ts";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
@@ -24,7 +26,9 @@ import {
 } from "../src/train/data/fashion-mnist-node.ts";
 import { BatchLoader } from "../src/train/data/loader-node.ts";
 import { fashionMnistSource } from "../src/train/data/sources-node.ts";
+import { nodeStepEngine } from "../src/train/engine-node.ts";
 import { Evaluator } from "../src/train/evaluate.ts";
+import { writeFashionMnistCurves } from "./fashion-mnist-curves.ts";
 import { SMALL_IMAGE_MODEL } from "../src/train/presets.ts";
 import { Rng } from "../src/train/rng.ts";
 import { type TrainConfig, Trainer } from "../src/train/trainer.ts";
@@ -34,6 +38,10 @@ const { values: args } = parseArgs({
     epochs: { type: "string", default: "12" },
     threads: { type: "string", default: "2" },
     batch: { type: "string", default: "128" },
+    lr: { type: "string", default: "2e-3" },
+    "layer-scale": { type: "string", default: "1e-6" },
+    "drop-path": { type: "string", default: "0.1" },
+    ema: { type: "string", default: "0.999" },
     out: { type: "string", default: resolve(import.meta.dirname, "..") },
   },
 });
@@ -46,7 +54,8 @@ const model = makeConfig({
   ...SMALL_IMAGE_MODEL,
   inChans: 1,
   numClasses: 10,
-  dropPathRate: 0.1,
+  dropPathRate: Number(args["drop-path"]),
+  layerScaleInit: Number(args["layer-scale"]),
 });
 const norm = { mean: [FASHION_MNIST_MEAN], std: [FASHION_MNIST_STD] };
 const trainTransform: SampleTransform = {
@@ -60,12 +69,12 @@ const trainTransform: SampleTransform = {
 const evalTransform: SampleTransform = { kind: "center-pad-crop", size: 32, pad: 2, ...norm };
 const recipe: TrainConfig = {
   epochs,
-  lr: 2e-3,
+  lr: Number(args.lr),
   minLr: 1e-5,
   warmupEpochs: 1,
   weightDecay: 0.05,
   accumulate: 1,
-  emaDecay: 0.999,
+  emaDecay: Number(args.ema),
   layerDecay: null,
   seed: 0,
 };
@@ -102,7 +111,7 @@ const trainer = await Trainer.create(
   [batchSize, 1, 32, 32],
   trainLoader.batchesPerEpoch(),
   recipe,
-  session,
+  nodeStepEngine({ replicas: threads }),
 );
 const evaluator = await Evaluator.create(model, [32, 32], session);
 
@@ -121,6 +130,7 @@ const setup = {
   evalTransform,
   batchSize,
   threads,
+  replicas: trainer.replicaCount,
 };
 log({ setup });
 console.log(JSON.stringify(setup));
@@ -164,6 +174,10 @@ await trainer.run(trainLoader.batches({ epoch: 0, batch: 0 }, epochs), {
 console.log(
   `done: test top-1 ${(100 * best).toFixed(2)}% in ${((performance.now() - started) / 60000).toFixed(1)} min`,
 );
+writeFashionMnistCurves(metricsFile, "Fashion-MNIST from scratch (test set, EMA weights)", [
+  `dims ${model.dims.join("/")}, depths ${model.depths.join("/")}, ${setup.params} parameters, ${macs} multiply-adds per image`,
+  `batch ${batchSize}, lr ${recipe.lr}, ${epochs} epochs, EMA ${recipe.emaDecay}`,
+]);
 await trainLoader.close();
 await testLoader.close();
 await trainer.release();

@@ -2,33 +2,84 @@
  * Training throughput (forward + backward + AdamW, one onnxruntime run per step plus the host update):
  * convnext_atto at 128² batch 32 and convnext_tiny at 224² batch 16 on 2 threads.
  * Reference on this machine (PyTorch 2.13 CPU, 2 threads): about 45 and 1.7 img/s.
+ * Two ways to spend the 2 threads, timed interleaved: one 2-thread session, and data parallelism (two
+ * single-thread sessions on worker threads, each taking half of every batch; what `convnext train` uses).
  */
 import { convnextTrainable } from "../src/train/trainable.ts";
+import { type ConvNeXtConfig, makeConfig } from "../src/models/config.ts";
 import { modelConfig } from "../src/models/variants.ts";
+import { SMALL_IMAGE_MODEL } from "../src/train/presets.ts";
 import { initParams } from "../src/models/init.ts";
 import { createSession } from "../src/runtime/session-node.ts";
 import { float32 } from "../src/tensor/host-tensor.ts";
 import { smoothedTargets } from "../src/train/loss.ts";
 import { Rng } from "../src/train/rng.ts";
+import { nodeStepEngine } from "../src/train/engine-node.ts";
 import { StepRunner } from "../src/train/step-runner.ts";
-import { medianMs } from "./stats.ts";
+import { compareMs } from "./stats.ts";
 
-const CASES = [
-  { model: "convnext_atto", resolution: 128, batch: 32, pytorch: 45 },
-  { model: "convnext_tiny", resolution: 224, batch: 16, pytorch: 1.7 },
+interface Case {
+  model: string;
+  config: () => ConvNeXtConfig;
+  resolution: number;
+  batch: number;
+  /** PyTorch 2.13 on this machine, img/s (null: not measured). */
+  pytorch: number | null;
+}
+
+const CASES: Case[] = [
+  {
+    model: "convnext_atto",
+    config: () => modelConfig("convnext_atto", { dropPathRate: 0.1 }),
+    resolution: 128,
+    batch: 32,
+    pytorch: 45,
+  },
+  {
+    model: "convnext_tiny",
+    config: () => modelConfig("convnext_tiny", { dropPathRate: 0.1 }),
+    resolution: 224,
+    batch: 16,
+    pytorch: 1.7,
+  },
+  // The bundled Fashion-MNIST model (docs/fashion-mnist) at its training batch.
+  {
+    model: "fashion-mnist",
+    config: () =>
+      makeConfig({
+        ...SMALL_IMAGE_MODEL,
+        inChans: 1,
+        numClasses: 10,
+        dropPathRate: 0.05,
+        layerScaleInit: 0.1,
+      }),
+    resolution: 32,
+    batch: 256,
+    pytorch: null,
+  },
 ];
 
 export async function benchTraining(repeats = 5, only?: string): Promise<string[]> {
-  const lines = [`Training step (fwd + bwd + AdamW), 2 threads, median of ${repeats}`];
-  lines.push("model          res batch   ms/step  img/s  (PyTorch here: img/s, ratio)  peak RSS");
+  const lines = [`Training step (fwd + bwd + AdamW), 2 threads, median of ${repeats} (interleaved)`];
+  lines.push(
+    "model          res batch  engine                    ms/step  img/s  (PyTorch here: img/s, ratio)  peak RSS",
+  );
   for (const c of CASES) {
     if (only && c.model !== only) continue;
-    const cfg = modelConfig(c.model, { dropPathRate: 0.1 });
+    const cfg = c.config();
     const rng = new Rng(1);
-    const params = initParams(cfg, () => rng.normal());
-    const shape: [number, number, number, number] = [c.batch, 3, c.resolution, c.resolution];
-    const runner = await StepRunner.create(convnextTrainable(cfg), params, shape, (b) =>
-      createSession(b, { threads: 2 }),
+    const shape: [number, number, number, number] = [c.batch, cfg.inChans, c.resolution, c.resolution];
+    const oneSession = await StepRunner.create(
+      convnextTrainable(cfg),
+      initParams(cfg, () => rng.normal()),
+      shape,
+      (b) => createSession(b, { threads: 2 }),
+    );
+    const replicas = await StepRunner.create(
+      convnextTrainable(cfg),
+      initParams(cfg, () => rng.normal()),
+      shape,
+      nodeStepEngine({ replicas: 2 }),
     );
     const x = float32(
       shape,
@@ -39,13 +90,25 @@ export async function benchTraining(repeats = 5, only?: string): Promise<string[
       cfg.numClasses,
       0.1,
     );
-    const timing = await medianMs(() => runner.step(x, t, 1e-4, rng), repeats, 1);
-    const ips = (c.batch * 1000) / timing.median;
-    const rss = process.memoryUsage().rss / 2 ** 20;
-    lines.push(
-      `${c.model.padEnd(14)} ${String(c.resolution).padStart(3)} ${String(c.batch).padStart(5)} ${timing.median.toFixed(0).padStart(9)} ${ips.toFixed(1).padStart(6)}  (${c.pytorch}, ${(ips / c.pytorch).toFixed(2)}x)   ${rss.toFixed(0)} MiB`,
+    const timings = await compareMs(
+      () => oneSession.step(x, t, 1e-4, rng),
+      () => replicas.step(x, t, 1e-4, rng),
+      repeats,
+      1,
     );
-    await runner.release();
+    const rss = process.memoryUsage().rss / 2 ** 20;
+    const engines = ["one session, 2 threads", `${replicas.replicaCount} replicas x 1 thread`];
+    timings.forEach((timing, i) => {
+      const ips = (c.batch * 1000) / timing.median;
+      lines.push(
+        `${c.model.padEnd(14)} ${String(c.resolution).padStart(3)} ${String(c.batch).padStart(5)}  ${engines[i].padEnd(24)} ${timing.median.toFixed(0).padStart(8)} ${ips.toFixed(1).padStart(6)}  ${c.pytorch === null ? "(not measured)".padEnd(14) : `(${c.pytorch}, ${(ips / c.pytorch).toFixed(2)}x)`}   ${rss.toFixed(0)} MiB`,
+      );
+    });
+    lines.push(
+      `${"".padEnd(26)}data parallel / one session: ${(timings[0].median / timings[1].median).toFixed(2)}x`,
+    );
+    await oneSession.release();
+    await replicas.release();
   }
   return lines;
 }

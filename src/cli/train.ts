@@ -20,6 +20,7 @@ import { modelConfig } from "../models/variants.ts";
 import { fetchPretrainedFile } from "../pretrained/download-node.ts";
 import { resolvePretrained } from "../pretrained/registry.ts";
 import { createSession } from "../runtime/session-node.ts";
+import { nodeStepEngine } from "../train/engine-node.ts";
 import { type Float32Tensor, shapeString } from "../tensor/host-tensor.ts";
 import type { MixupOptions } from "../train/augment/mixup.ts";
 import type { SampleTransform } from "../train/augment/sample-transform.ts";
@@ -57,6 +58,7 @@ interface TrainOptions {
   emaDecay?: number;
   seed: number;
   threads?: number;
+  replicas: number;
   workers: number;
   out?: string;
   resume?: string;
@@ -341,7 +343,7 @@ async function prepareResume(opts: TrainOptions, cmd: Command): Promise<Prepared
   const given = RUN_OPTIONS.filter((k) => cmd.getOptionValueSource(k) === "cli");
   if (given.length) {
     throw new Error(
-      `--resume continues the saved run with its own settings; drop ${given.map(flag).join(", ")} (only --data, --out, --threads and --workers may change)`,
+      `--resume continues the saved run with its own settings; drop ${given.map(flag).join(", ")} (only --data, --out, --threads, --replicas and --workers may change)`,
     );
   }
   const arg = opts.resume as string;
@@ -429,6 +431,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
   const summary = (): string[] => [
     `data ${data.root}: ${run.trainSize} training, ${run.valSize} validation images, ${numClasses} classes, ${res}×${res}`,
     `preset ${run.preset}; batch ${run.batch}×${p.train.accumulate}, lr ${p.train.lr.toExponential(2)}, ${p.train.epochs} epochs, EMA ${p.train.emaDecay ?? "off"}`,
+    ...(opts.replicas > 1 ? [replicaSummary(opts.replicas, trainer?.replicaCount ?? 1, run.batch)] : []),
   ];
 
   /** Checkpoint and shipped weights; `val` is the validation result of exactly these weights, if any. */
@@ -462,7 +465,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
       [run.batch, config.inChans, res, res],
       trainLoader.batchesPerEpoch(),
       p.train,
-      session,
+      nodeStepEngine({ threads: opts.threads, replicas: opts.replicas }),
     );
     if (p.resume) trainer.restore(p.resume);
     const t = trainer;
@@ -577,6 +580,16 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
   }
 }
 
+function replicaSummary(requested: number, used: number, batch: number): string {
+  if (used > 1)
+    return `data parallel: ${used} single-thread sessions, ${batch / used} images of each batch apiece`;
+  const why =
+    batch % requested === 0
+      ? "the model has batch statistics"
+      : `batch ${batch} does not split ${requested} ways`;
+  return `data parallel off (${why}): one session`;
+}
+
 export function register(program: Command): void {
   program
     .command("train")
@@ -625,6 +638,12 @@ export function register(program: Command): void {
     )
     .option("--seed <n>", "seed of every random draw", nonNegativeInt("--seed"), 0)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option(
+      "--replicas <n>",
+      "split each batch over n single-thread sessions (data parallel; faster on small images)",
+      positiveInt("--replicas"),
+      1,
+    )
     .option("--workers <n>", "data loader threads (0 = on the main thread)", nonNegativeInt("--workers"), 1)
     .option("--out <dir>", "output directory (default runs/<date-time>)")
     .option("--resume <dir|checkpoint>", "continue a run exactly from its checkpoint")

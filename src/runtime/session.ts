@@ -36,7 +36,13 @@ const ORT_TYPE: Partial<Record<DType, string>> = {
   float64: "float64",
 };
 
-export class Session {
+/** What runs a graph: a Session here, or one living on another thread (worker-session-node.ts). */
+export interface RunnableSession {
+  run(feeds: Record<string, HostTensor>, fetches?: readonly string[]): Promise<Record<string, HostTensor>>;
+  release(): Promise<void>;
+}
+
+export class Session implements RunnableSession {
   private constructor(
     private readonly ort: OrtModule,
     private readonly session: InferenceSession,

@@ -81,9 +81,11 @@ export const PRESETS: Readonly<Record<PresetName, TrainPreset>> = {
     randAugment: null,
     reprob: 0.25,
     rrcScale: [0.35, 1],
-    dropPath: { other: 0.1 },
+    // Measured on Fashion-MNIST (docs/fashion-mnist): layer scale 0.1 instead of 1e-6 gave +1.1 points of
+    // validation accuracy after a 2-epoch run; short runs underfit, so little stochastic depth.
+    dropPath: { other: 0.05 },
     emaDecay: 0.999,
-    layerScaleInit: 1e-6,
+    layerScaleInit: 0.1,
     layerDecay: null,
     headInitScale: 1,
   },

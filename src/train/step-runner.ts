@@ -3,8 +3,12 @@
  * batch to the one-graph forward+backward session, then AdamW updates them in place on the host.
  * NOTE: the update runs in TypeScript, not in the graph: at these sizes it costs a few percent of a step
  * (bench/train-throughput.ts measures both), and it keeps optimizer state, EMA and checkpoints host-side.
+ *
+ * Data parallelism: with replicas, each of k sessions (one thread each) runs 1/k of every batch and the step
+ * averages their losses and gradients. On CPU this beats one k-thread session, whose thread pool idles through
+ * the many small elementwise kernels of a training graph (bench/train-throughput.ts measures both).
  */
-import type { Session } from "../runtime/session.ts";
+import type { RunnableSession } from "../runtime/session.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
 import { float32 } from "../tensor/host-tensor.ts";
 import { AdamW, type AdamWConfig } from "./adamw.ts";
@@ -18,6 +22,16 @@ export interface StepResult {
   grads: Map<string, Float32Array>;
 }
 
+export type CreateSession = (onnx: Uint8Array) => Promise<RunnableSession>;
+
+/** Where step graphs run: one session, or replicas of it that split every batch. */
+export interface StepEngine {
+  /** A session using all the engine's threads. */
+  session: CreateSession;
+  /** Sessions that compute at the same time (each on its own thread), `count` of them. */
+  replicas?: { count: number; session: CreateSession };
+}
+
 export class StepRunner {
   readonly optimizer: AdamW;
 
@@ -25,7 +39,7 @@ export class StepRunner {
     readonly model: Trainable,
     readonly params: Map<string, Float32Tensor>,
     private readonly graph: TrainStepGraph,
-    private readonly session: Session,
+    private readonly sessions: RunnableSession[],
     adamw: AdamWConfig & { lrScales?: Map<string, number> },
   ) {
     this.optimizer = new AdamW(
@@ -42,40 +56,67 @@ export class StepRunner {
     model: Trainable,
     params: Map<string, Float32Tensor>,
     batchShape: [number, number, number, number],
-    createSession: (onnx: Uint8Array) => Promise<Session>,
+    engine: StepEngine | CreateSession,
     adamw: AdamWConfig & { lrScales?: Map<string, number> } = {},
   ): Promise<StepRunner> {
+    const { session, replicas } =
+      typeof engine === "function" ? { session: engine, replicas: undefined } : engine;
+    const k = replicas?.count ?? 1;
+    if (replicas && k > 1 && batchShape[0] % k === 0) {
+      const graph = buildTrainStep(model, [batchShape[0] / k, ...batchShape.slice(1)] as typeof batchShape);
+      // Batch statistics (BatchNorm) of a split batch are not those of the whole: such models run whole.
+      if (graph.state.length === 0) {
+        const sessions = await Promise.all(Array.from({ length: k }, () => replicas.session(graph.onnx)));
+        return new StepRunner(model, params, graph, sessions, adamw);
+      }
+    }
     const graph = buildTrainStep(model, batchShape);
-    return new StepRunner(model, params, graph, await createSession(graph.onnx), adamw);
+    return new StepRunner(model, params, graph, [await session(graph.onnx)], adamw);
   }
 
+  /** The whole batch one step takes. */
   get batchShape(): number[] {
-    return this.graph.batchShape;
+    return [this.graph.batchShape[0] * this.sessions.length, ...this.graph.batchShape.slice(1)];
+  }
+
+  /** Sessions splitting each batch (1 = no data parallelism). */
+  get replicaCount(): number {
+    return this.sessions.length;
   }
 
   /** Forward + backward on one batch; `rng` draws the drop-path masks (needed when dropPathRate > 0). */
   async gradients(x: HostTensor, targets: Float32Tensor, rng?: Rng): Promise<StepResult> {
-    const feeds: Record<string, HostTensor> = { x, targets };
+    const n = this.batchShape[0];
+    const common: Record<string, HostTensor> = {};
     for (const name of [...this.graph.params.keys(), ...this.graph.state]) {
       const p = this.params.get(name);
       if (!p) throw new Error(`parameters lack '${name}'`);
-      feeds[name] = p;
+      common[name] = p;
     }
-    const n = this.graph.batchShape[0];
+    const batched: Record<string, HostTensor> = { x, targets };
     for (const { name, keep } of this.graph.dropPath) {
       if (!rng) throw new Error("drop path needs a random generator");
-      feeds[name] = float32(
+      batched[name] = float32(
         [n, 1, 1, 1],
         Float32Array.from({ length: n }, () => (rng.uniform() < keep ? 1 / keep : 0)),
       );
     }
-    const out = await this.session.run(feeds);
+    const k = this.sessions.length;
+    const outs = await Promise.all(
+      this.sessions.map((s, i) => s.run({ ...common, ...batchSlices(batched, i, k) })),
+    );
     const grads = new Map<string, Float32Array>();
-    for (const name of this.graph.params.keys()) grads.set(name, out[`grad.${name}`].data as Float32Array);
+    for (const name of this.graph.params.keys())
+      grads.set(name, meanOf(outs.map((o) => o[`grad.${name}`].data as Float32Array)));
     // Running statistics move with every forward pass in training mode, whatever the optimizer does.
     for (const name of this.graph.state)
-      this.params.get(name)!.data.set(out[`state.${name}`].data as Float32Array);
-    return { loss: (out.loss.data as Float32Array)[0], logits: out.logits as Float32Tensor, grads };
+      this.params.get(name)!.data.set(outs[0][`state.${name}`].data as Float32Array);
+    const losses = outs.map((o) => (o.loss.data as Float32Array)[0]);
+    return {
+      loss: losses.reduce((a, b) => a + b, 0) / k,
+      logits: concatBatches(outs.map((o) => o.logits as Float32Tensor)),
+      grads,
+    };
   }
 
   /** One optimizer step: gradients, then AdamW at learning rate `lr`. */
@@ -86,6 +127,40 @@ export class StepRunner {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await Promise.all(this.sessions.map((s) => s.release()));
   }
+}
+
+/** Part `i` of `k` equal parts of every tensor's batch (first) axis. */
+function batchSlices(feeds: Record<string, HostTensor>, i: number, k: number): Record<string, HostTensor> {
+  if (k === 1) return feeds;
+  const out: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(feeds)) {
+    const rows = t.dims[0] / k;
+    const rowSize = t.data.length / t.dims[0];
+    const data = t.data.subarray(i * rows * rowSize, (i + 1) * rows * rowSize) as typeof t.data;
+    out[name] = { ...t, dims: [rows, ...t.dims.slice(1)], data };
+  }
+  return out;
+}
+
+/** The replicas' gradients averaged (each is the mean over its equal share of the batch). */
+function meanOf(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const sum = Float32Array.from(parts[0]);
+  for (const p of parts.slice(1)) for (let j = 0; j < sum.length; j++) sum[j] += p[j];
+  const scale = 1 / parts.length;
+  for (let j = 0; j < sum.length; j++) sum[j] *= scale;
+  return sum;
+}
+
+function concatBatches(parts: Float32Tensor[]): Float32Tensor {
+  if (parts.length === 1) return parts[0];
+  const data = new Float32Array(parts.reduce((a, p) => a + p.data.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    data.set(p.data, at);
+    at += p.data.length;
+  }
+  return float32([parts.reduce((a, p) => a + p.dims[0], 0), ...parts[0].dims.slice(1)], data);
 }

@@ -4,7 +4,6 @@
  * Every random draw is keyed by (seed, epoch, batch) or (seed, step), so a resumed run repeats the exact steps
  * an uninterrupted one would have taken.
  */
-import type { Session } from "../runtime/session.ts";
 import { float32, type Float32Tensor } from "../tensor/host-tensor.ts";
 import type { AdamWState } from "./adamw.ts";
 import type { Batch } from "./data/batch.ts";
@@ -12,7 +11,7 @@ import { Ema, type EmaState } from "./ema.ts";
 import type { EvalResult } from "./evaluate.ts";
 import { Rng } from "./rng.ts";
 import { layerLrScales, learningRate } from "./schedule.ts";
-import { StepRunner } from "./step-runner.ts";
+import { type CreateSession, type StepEngine, StepRunner } from "./step-runner.ts";
 import type { Trainable } from "./trainable.ts";
 
 export interface TrainConfig {
@@ -85,7 +84,7 @@ export class Trainer {
     batchShape: [number, number, number, number],
     batchesPerEpoch: number,
     cfg: TrainConfig,
-    createSession: (onnx: Uint8Array) => Promise<Session>,
+    engine: StepEngine | CreateSession,
   ): Promise<Trainer> {
     const names = [...params.keys()];
     if (cfg.layerDecay !== null && !model.depths)
@@ -94,7 +93,7 @@ export class Trainer {
       cfg.layerDecay === null
         ? undefined
         : new Map(layerLrScales(names, model.depths!, cfg.layerDecay).map((s, i) => [names[i], s]));
-    const runner = await StepRunner.create(model, params, batchShape, createSession, {
+    const runner = await StepRunner.create(model, params, batchShape, engine, {
       weightDecay: cfg.weightDecay,
       lrScales,
     });
@@ -103,6 +102,11 @@ export class Trainer {
 
   get params(): Map<string, Float32Tensor> {
     return this.runner.params;
+  }
+
+  /** Sessions splitting each batch (1 = no data parallelism). */
+  get replicaCount(): number {
+    return this.runner.replicaCount;
   }
 
   /** The weights to evaluate and ship: the EMA when there is one. */

@@ -10,6 +10,7 @@ import sharp from "sharp";
 import { padPreprocess, targetIndices } from "../../src/cli/eval.ts";
 import { saveSafetensors } from "../../src/checkpoint/load-node.ts";
 import { makeConfig } from "../../src/models/config.ts";
+import { tinyGrayConvNeXt } from "../tiny-model.ts";
 import { initParams } from "../../src/models/init.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
 import { BatchLoader } from "../../src/train/data/loader-node.ts";
@@ -136,14 +137,7 @@ test("the IDX test split: eval matches the training-side evaluation for both pre
   writeFileSync(join(dir, "t10k-images-idx3-ubyte"), idx([n, 28, 28], images));
   writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), idx([n], labels));
 
-  const cfg = makeConfig({
-    dims: [8, 16, 24, 32],
-    depths: [1, 1, 1, 1],
-    patchSize: 2,
-    kernelSize: 3,
-    inChans: 1,
-    numClasses: 10,
-  });
+  const cfg = tinyGrayConvNeXt();
   const params = initParams(cfg, () => rng.normal());
   for (const v of params.get("head.fc.weight")!.data.keys()) params.get("head.fc.weight")!.data[v] *= 50;
   const norm = { mean: [0.286], std: [0.353] };

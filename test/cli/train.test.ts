@@ -94,19 +94,22 @@ function records(dir: string): { kind: string; [k: string]: unknown }[] {
 }
 
 test("Ctrl-C saves a checkpoint and exits 130; --resume then matches an uninterrupted run bit for bit", async () => {
+  // Data parallel (two single-thread sessions on worker threads), which must be as repeatable as one session.
+  const parallel = [...common, "--replicas", "2"];
   const whole = join(tmp, "whole");
-  const r = convnext("train", ...common, "--epochs", "4", "--out", whole);
+  const r = convnext("train", ...parallel, "--epochs", "4", "--out", whole);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /peak memory \(RSS\) \d+ MB/);
+  assert.match(r.stderr, /data parallel: 2 single-thread sessions, 4 images/);
 
   const split = join(tmp, "split");
-  const stopped = await trainInterrupted([...common, "--epochs", "4", "--out", split]);
+  const stopped = await trainInterrupted([...parallel, "--epochs", "4", "--out", split]);
   assert.equal(stopped.code, 130, stopped.stderr);
   const ckpt = await loadTrainCheckpoint(join(split, "checkpoint.safetensors"));
   assert.ok(ckpt.state.step >= 1 && ckpt.state.step < 88, `stopped at step ${ckpt.state.step}`);
   assert.equal(records(split).at(-1)?.kind, "stop");
 
-  const resumed = convnext("train", "--resume", split, "--threads", "1");
+  const resumed = convnext("train", "--resume", split, "--threads", "1", "--replicas", "2");
   assert.equal(resumed.code, 0, resumed.stderr);
   for (const file of ["model.safetensors", "checkpoint.safetensors"]) {
     assert.ok(readFileSync(join(split, file)).equals(readFileSync(join(whole, file))), `${file} differs`);

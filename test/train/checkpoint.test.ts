@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { saveSafetensors } from "../../src/checkpoint/load-node.ts";
-import { makeConfig } from "../../src/models/config.ts";
+import { tinyGrayConvNeXt } from "../tiny-model.ts";
 import { initParams } from "../../src/models/init.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
 import { loadTrainCheckpoint, saveTrainCheckpoint } from "../../src/train/checkpoint-node.ts";
@@ -19,15 +19,7 @@ import { type TrainConfig, Trainer, type TrainState } from "../../src/train/trai
 const tmp = mkdtempSync(join(tmpdir(), "convnext-ckpt-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const cfg = makeConfig({
-  dims: [8, 16, 24, 32],
-  depths: [1, 1, 2, 1],
-  patchSize: 2,
-  kernelSize: 3,
-  inChans: 1,
-  numClasses: 3,
-  dropPathRate: 0.2,
-});
+const cfg = tinyGrayConvNeXt({ depths: [1, 1, 2, 1], numClasses: 3, dropPathRate: 0.2 });
 const train: TrainConfig = {
   epochs: 2,
   lr: 3e-3,

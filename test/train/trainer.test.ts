@@ -2,7 +2,7 @@
 // exactly with the same seed; a tiny fixed batch is learnt to 100% training accuracy.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { makeConfig } from "../../src/models/config.ts";
+import { tinyGrayConvNeXt } from "../tiny-model.ts";
 import { initParams } from "../../src/models/init.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
 import type { Batch } from "../../src/train/data/batch.ts";
@@ -33,16 +33,7 @@ function subset(classes: number[], perClass: number): Int32Array {
   return Int32Array.from(out);
 }
 
-const tiny = (numClasses: number, dropPathRate: number) =>
-  makeConfig({
-    dims: [8, 16, 24, 32],
-    depths: [1, 1, 1, 1],
-    patchSize: 2,
-    kernelSize: 3,
-    inChans: 1,
-    numClasses,
-    dropPathRate,
-  });
+const tiny = (numClasses: number, dropPathRate: number) => tinyGrayConvNeXt({ numClasses, dropPathRate });
 
 async function shortRun(seed: number): Promise<number[]> {
   const cfg = tiny(2, 0.1);

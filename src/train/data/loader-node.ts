@@ -6,7 +6,8 @@
  * Default one worker: on a 2-core machine the other core belongs to onnxruntime.
  */
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { spawnWorker } from "../../runtime/spawn-worker-node.ts";
 import {
   type Batch,
   type BatchSpec,
@@ -44,15 +45,6 @@ interface Pending {
   resolve: (b: Batch) => void;
   reject: (e: Error) => void;
   worker: number;
-}
-
-function spawnWorker(init: WorkerInit): Worker {
-  const url = new URL("./worker-node.ts", import.meta.url);
-  if (!url.pathname.endsWith(".ts")) return new Worker(url, { workerData: init });
-  // A worker does not inherit tsx's loader hooks: register them before importing the TypeScript entry.
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(code, { eval: true, workerData: init });
 }
 
 export class BatchLoader {
@@ -95,7 +87,7 @@ export class BatchLoader {
       },
     };
     for (let w = 0; w < count; w++) {
-      const worker = spawnWorker(init);
+      const worker = spawnWorker(new URL("./worker-node.ts", import.meta.url), init);
       worker.on("message", (msg: { id: number; batch?: Batch; error?: string }) => this.settle(w, msg));
       worker.on("error", (err) => this.failWorker(w, err));
       worker.on("exit", (code) => {

@@ -1,0 +1,90 @@
+// Data parallelism: two single-thread sessions on worker threads, each taking half of the batch, give the
+// whole batch's loss, gradients and logits (drop path included), and models with batch statistics run whole.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { tinyGrayConvNeXt } from "../tiny-model.ts";
+import { initParams } from "../../src/models/init.ts";
+import { roadmapConfig } from "../../src/models/roadmap.ts";
+import { initRoadmapParams } from "../../src/models/roadmap-init.ts";
+import { createSession } from "../../src/runtime/session-node.ts";
+import { float32 } from "../../src/tensor/host-tensor.ts";
+import { nodeStepEngine } from "../../src/train/engine-node.ts";
+import { smoothedTargets } from "../../src/train/loss.ts";
+import { roadmapTrainable, scaleRoadmapConfig } from "../../src/train/roadmap-trainable.ts";
+import { Rng } from "../../src/train/rng.ts";
+import { StepRunner } from "../../src/train/step-runner.ts";
+import { convnextTrainable } from "../../src/train/trainable.ts";
+
+const cfg = tinyGrayConvNeXt({ depths: [1, 1, 2, 1], numClasses: 5, dropPathRate: 0.3, layerScaleInit: 0.5 });
+const shape: [number, number, number, number] = [8, 1, 32, 32];
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+test("two replicas give the loss, gradients and logits of one session on the whole batch", async () => {
+  const rng = new Rng(3);
+  const params = initParams(cfg, () => rng.normal());
+  const x = float32(
+    shape,
+    Float32Array.from({ length: 8 * 32 * 32 }, () => rng.normal()),
+  );
+  const targets = smoothedTargets([0, 1, 2, 3, 4, 0, 1, 2], 5, 0.1);
+  const whole = await StepRunner.create(convnextTrainable(cfg), params, shape, (b) =>
+    createSession(b, { threads: 1 }),
+  );
+  const split = await StepRunner.create(
+    convnextTrainable(cfg),
+    params,
+    shape,
+    nodeStepEngine({ replicas: 2 }),
+  );
+  try {
+    assert.equal(whole.replicaCount, 1);
+    assert.equal(split.replicaCount, 2);
+    assert.deepEqual(split.batchShape, shape);
+    // The same drop-path draws for both: the masks come from one generator over the whole batch.
+    const a = await whole.gradients(x, targets, new Rng(9));
+    const b = await split.gradients(x, targets, new Rng(9));
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss ${a.loss} vs ${b.loss}`);
+    assert.deepEqual(b.logits.dims, [8, 5]);
+    assert.ok(maxAbsDiff(a.logits.data, b.logits.data) < 1e-5);
+    for (const [name, g] of a.grads) {
+      const scale = Math.max(1e-3, ...g.map(Math.abs));
+      assert.ok(maxAbsDiff(g, b.grads.get(name)!) / scale < 1e-4, `gradient of ${name} differs`);
+    }
+  } finally {
+    await whole.release();
+    await split.release();
+  }
+});
+
+test("a batch that does not split evenly, or a model with batch statistics, runs as one session", async () => {
+  const rng = new Rng(4);
+  const odd = await StepRunner.create(
+    convnextTrainable(cfg),
+    initParams(cfg, () => rng.normal()),
+    [7, 1, 32, 32],
+    nodeStepEngine({ replicas: 2 }),
+  );
+  assert.equal(odd.replicaCount, 1);
+  await odd.release();
+
+  const bn = scaleRoadmapConfig(roadmapConfig("r50", "stage_ratio"), {
+    widthScale: 0.125,
+    depthScale: 0.25,
+    inChans: 1,
+    numClasses: 10,
+  });
+  const withStats = await StepRunner.create(
+    roadmapTrainable(bn),
+    initRoadmapParams(bn, () => rng.normal(), "roadmap", "kaiming"),
+    [8, 1, 32, 32],
+    nodeStepEngine({ replicas: 2 }),
+  );
+  assert.equal(withStats.replicaCount, 1);
+  await withStats.release();
+});
