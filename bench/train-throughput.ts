@@ -3,7 +3,7 @@
  * convnext_atto at 128² batch 32 and convnext_tiny at 224² batch 16 on 2 threads.
  * Reference on this machine (PyTorch 2.13 CPU, 2 threads): about 45 and 1.7 img/s.
  * Two ways to spend the 2 threads, timed interleaved: one 2-thread session, and data parallelism (two
- * single-thread sessions on worker threads, each taking half of every batch; what `convnext train` uses).
+ * single-thread sessions on worker threads, each taking half of every batch; `convnext train --replicas 2`).
  */
 import { convnextTrainable } from "../src/train/trainable.ts";
 import { type ConvNeXtConfig, makeConfig } from "../src/models/config.ts";

@@ -37,9 +37,19 @@ export class WorkerSession implements RunnableSession {
       spawnWorker(new URL("./session-worker-node.ts", import.meta.url), init),
     );
     // id 0 answers when the worker's session exists (or could not be created).
-    return new Promise((resolve, reject) => {
-      session.pending.set(0, { resolve: () => resolve(session), reject });
+    const ready = new Promise<void>((resolve, reject) => {
+      session.pending.set(0, { resolve: () => resolve(), reject });
     });
+    return ready.then(
+      () => {
+        session.updateRef();
+        return session;
+      },
+      async (err: Error) => {
+        await session.worker.terminate();
+        throw err;
+      },
+    );
   }
 
   run(feeds: Record<string, HostTensor>, fetches?: readonly string[]): Promise<Record<string, HostTensor>> {

@@ -7,6 +7,7 @@ import { initParams } from "../../src/models/init.ts";
 import { roadmapConfig } from "../../src/models/roadmap.ts";
 import { initRoadmapParams } from "../../src/models/roadmap-init.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
+import { WorkerSession } from "../../src/runtime/worker-session-node.ts";
 import { float32 } from "../../src/tensor/host-tensor.ts";
 import { nodeStepEngine } from "../../src/train/engine-node.ts";
 import { smoothedTargets } from "../../src/train/loss.ts";
@@ -87,4 +88,9 @@ test("a batch that does not split evenly, or a model with batch statistics, runs
   );
   assert.equal(withStats.replicaCount, 1);
   await withStats.release();
+});
+
+test("a worker session that cannot load its model rejects with onnxruntime's message", async () => {
+  // The worker is ended too: were it left running, this test file would never exit.
+  await assert.rejects(WorkerSession.create(new Uint8Array([1, 2, 3])), /failed to load model/i);
 });
