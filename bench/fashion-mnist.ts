@@ -13,7 +13,6 @@ import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { saveSafetensors } from "../src/checkpoint/load-node.ts";
-import { makeConfig } from "../src/models/config.ts";
 import { buildConvNeXt, paramShapes } from "../src/models/convnext.ts";
 import { countMacs, countParams } from "../src/models/count.ts";
 import { initParams } from "../src/models/init.ts";
@@ -30,19 +29,19 @@ import { fashionMnistSource } from "../src/train/data/sources-node.ts";
 import { nodeStepEngine } from "../src/train/engine-node.ts";
 import { Evaluator } from "../src/train/evaluate.ts";
 import { writeFashionMnistCurves } from "./fashion-mnist-curves.ts";
-import { SMALL_IMAGE_MODEL } from "../src/train/presets.ts";
+import { FASHION_MNIST_RECIPE as R, fashionMnistModel } from "./fashion-mnist-model.ts";
 import { Rng } from "../src/train/rng.ts";
 import { type TrainConfig, Trainer } from "../src/train/trainer.ts";
 
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: "string", default: "18" },
+    epochs: { type: "string", default: String(R.epochs) },
     threads: { type: "string", default: "2" },
-    batch: { type: "string", default: "256" },
-    lr: { type: "string", default: "4e-3" },
-    "layer-scale": { type: "string", default: "0.1" },
-    "drop-path": { type: "string", default: "0.05" },
-    ema: { type: "string", default: "0.998" },
+    batch: { type: "string", default: String(R.batch) },
+    lr: { type: "string", default: String(R.lr) },
+    "layer-scale": { type: "string", default: String(R.layerScaleInit) },
+    "drop-path": { type: "string", default: String(R.dropPathRate) },
+    ema: { type: "string", default: String(R.emaDecay) },
     out: { type: "string", default: resolve(import.meta.dirname, "..") },
   },
 });
@@ -51,10 +50,7 @@ const batchSize = Number(args.batch);
 const out = args.out;
 
 // The small-image ConvNeXt (src/train/presets.ts), gray input, 10 classes.
-const model = makeConfig({
-  ...SMALL_IMAGE_MODEL,
-  inChans: 1,
-  numClasses: 10,
+const model = fashionMnistModel({
   dropPathRate: Number(args["drop-path"]),
   layerScaleInit: Number(args["layer-scale"]),
 });

@@ -6,9 +6,8 @@
  * single-thread sessions on worker threads, each taking half of every batch; `convnext train --replicas 2`).
  */
 import { convnextTrainable } from "../src/train/trainable.ts";
-import { type ConvNeXtConfig, makeConfig } from "../src/models/config.ts";
+import type { ConvNeXtConfig } from "../src/models/config.ts";
 import { modelConfig } from "../src/models/variants.ts";
-import { SMALL_IMAGE_MODEL } from "../src/train/presets.ts";
 import { initParams } from "../src/models/init.ts";
 import { createSession } from "../src/runtime/session-node.ts";
 import { float32 } from "../src/tensor/host-tensor.ts";
@@ -16,6 +15,7 @@ import { smoothedTargets } from "../src/train/loss.ts";
 import { Rng } from "../src/train/rng.ts";
 import { nodeStepEngine } from "../src/train/engine-node.ts";
 import { StepRunner } from "../src/train/step-runner.ts";
+import { fashionMnistModel } from "./fashion-mnist-model.ts";
 import { compareMs } from "./stats.ts";
 
 interface Case {
@@ -45,14 +45,7 @@ const CASES: Case[] = [
   // The bundled Fashion-MNIST model (docs/fashion-mnist) at its training batch.
   {
     model: "fashion-mnist",
-    config: () =>
-      makeConfig({
-        ...SMALL_IMAGE_MODEL,
-        inChans: 1,
-        numClasses: 10,
-        dropPathRate: 0.05,
-        layerScaleInit: 0.1,
-      }),
+    config: () => fashionMnistModel(),
     resolution: 32,
     batch: 256,
     pytorch: null,

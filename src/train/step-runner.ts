@@ -5,8 +5,8 @@
  * (bench/train-throughput.ts measures both), and it keeps optimizer state, EMA and checkpoints host-side.
  *
  * Data parallelism: with replicas, each of k sessions (one thread each) runs 1/k of every batch and the step
- * averages their losses and gradients. On CPU this beats one k-thread session, whose thread pool idles through
- * the many small elementwise kernels of a training graph (bench/train-throughput.ts measures both).
+ * averages their losses and gradients. On small images this beats one k-thread session, whose thread pool
+ * idles through the many small kernels; on ImageNet-sized ones it barely does (bench/train-throughput.ts).
  */
 import type { RunnableSession } from "../runtime/session.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
