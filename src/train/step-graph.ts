@@ -6,7 +6,9 @@
  */
 import { addGradients } from "../autodiff/grad.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
+import { DENSE_DEPTHWISE_MAX_PIXELS_PER_TAP, depthwiseConvsAsMatMul } from "../ops/depthwise-matmul.ts";
 import { lowerComposites } from "../ops/index.ts";
+import { patchifyConvsAsGemm } from "../ops/patchify-gemm.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
 import type { Trainable } from "./trainable.ts";
 
@@ -20,12 +22,22 @@ export interface TrainStepGraph {
   batchShape: number[];
 }
 
+export interface TrainStepOptions {
+  /** Stem and downsample convs as patches × weight Gemms (ops/patchify-gemm.ts); default on. */
+  patchifyAsGemm?: boolean;
+  /** Depthwise convs on maps of at most this many pixels per kernel tap run as one MatMul (ops/depthwise-matmul.ts); 0: never. */
+  denseDepthwiseMaxPixelsPerTap?: number;
+}
+
 export function buildTrainStep(
   model: Trainable,
   batchShape: [number, number, number, number],
+  opts: TrainStepOptions = {},
 ): TrainStepGraph {
   const fwd = model.buildTraining(batchShape);
   const g = fwd.graph;
+  depthwiseConvsAsMatMul(g, opts.denseDepthwiseMaxPixelsPerTap ?? DENSE_DEPTHWISE_MAX_PIXELS_PER_TAP);
+  if (opts.patchifyAsGemm ?? true) patchifyConvsAsGemm(g);
   const targets = g.input("targets", "float32", [batchShape[0], model.numClasses]);
   const loss = softTargetCrossEntropy(g, fwd.logits, targets);
   const grads = addGradients(g, loss, [...fwd.params.keys()]);

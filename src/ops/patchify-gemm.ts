@@ -1,0 +1,69 @@
+/**
+ * Patchify convolutions (kernel = stride, no padding: ConvNeXt's stem and downsamplers) rewritten as one Gemm
+ * over non-overlapping patches, for the training graph.
+ *
+ * With the weight as a graph input, onnxruntime computes this Conv's weight gradient (a grouped Conv whose
+ * kernel is the whole output map) and its input gradient (ConvTranspose) far below GEMM speed. As patches × weightᵀ
+ * the forward is Reshape → Transpose → Gemm, and the existing Gemm/Transpose/Reshape rules make both gradients
+ * plain GEMMs plus one transpose.
+ */
+import type { Graph, Node } from "../graph/graph.ts";
+import { reshape, transpose } from "./types.ts";
+
+/**
+ * Replaces each group-1 Conv with kernel = stride, no padding and a map that the stride divides, in place and in
+ * order, keeping the Conv's output name. Returns how many convs were rewritten.
+ */
+export function patchifyConvsAsGemm(g: Graph): number {
+  const nodes = g.nodes.splice(0);
+  let rewritten = 0;
+  for (const node of nodes) {
+    if (!isPatchify(g, node)) {
+      g.nodes.push(node);
+      continue;
+    }
+    const start = g.nodes.length;
+    const y = emitGemm(g, node);
+    for (const n of g.nodes.slice(start)) n.outputs = n.outputs.map((o) => (o === y ? node.outputs[0] : o));
+    rewritten++;
+  }
+  return rewritten;
+}
+
+function isPatchify(g: Graph, n: Node): boolean {
+  if (n.op !== "Conv" || n.domain) return false;
+  const xs = g.shapes.get(n.inputs[0]);
+  const ws = g.shapes.get(n.inputs[1]);
+  if (!xs || !ws || xs.length !== 4 || ws.length !== 4) return false;
+  const [kh, kw] = ws.slice(2);
+  const strides = (n.attrs.strides as number[] | undefined) ?? [1, 1];
+  const zero = (a: unknown) => a === undefined || (a as number[]).every((v) => v === 0);
+  const one = (a: unknown) => a === undefined || (a as number[]).every((v) => v === 1);
+  return (
+    ((n.attrs.group as number | undefined) ?? 1) === 1 &&
+    strides[0] === kh &&
+    strides[1] === kw &&
+    kh * kw > 1 &&
+    zero(n.attrs.pads) &&
+    one(n.attrs.dilations) &&
+    n.attrs.auto_pad === undefined &&
+    xs[2] % kh === 0 &&
+    xs[3] % kw === 0
+  );
+}
+
+function emitGemm(g: Graph, n: Node): string {
+  const [x, w, b] = n.inputs;
+  const [batch, c, h, wd] = g.shape(x);
+  const [cout, , kh, kw] = g.shape(w);
+  const [ho, wo] = [h / kh, wd / kw];
+  // [N, C, Ho, kh, Wo, kw] → [N, Ho, Wo, C, kh, kw]: one row per patch, in the weight's (C, kh, kw) order.
+  const patches = reshape(g, transpose(g, reshape(g, x, [batch, c, ho, kh, wo, kw]), [0, 2, 4, 1, 3, 5]), [
+    batch * ho * wo,
+    c * kh * kw,
+  ]);
+  const inputs = [patches, reshape(g, w, [cout, c * kh * kw])];
+  if (b) inputs.push(b);
+  const y = g.op("Gemm", inputs, { transB: 1 }, "patchify");
+  return transpose(g, reshape(g, y, [batch, ho, wo, cout]), [0, 3, 1, 2]);
+}
