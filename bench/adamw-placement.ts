@@ -42,7 +42,7 @@ function adamwGraph(shapes: Map<string, number[]>): Graph {
 }
 
 export async function benchAdamwPlacement(repeats = 7): Promise<string[]> {
-  const lines = ["AdamW update alone, ms per step (median of " + repeats + "), 2 threads for the graph"];
+  const lines = [`AdamW update alone, ms per step (median of ${repeats}), 2 threads for the graph`];
   lines.push("model           params   host (TS)  in-graph (ORT)");
   for (const name of ["convnext_atto", "convnext_tiny"]) {
     const shapes = paramShapes(modelConfig(name));

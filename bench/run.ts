@@ -2,6 +2,7 @@
 import { resolve } from "node:path";
 import { benchAdamwPlacement } from "./adamw-placement.ts";
 import { benchClassify } from "./classify.ts";
+import { benchDepthwiseGrad } from "./depthwise-grad.ts";
 import { benchInference } from "./inference.ts";
 import { benchTraining } from "./train-throughput.ts";
 
@@ -10,6 +11,7 @@ const sections: Record<string, () => Promise<string[]>> = {
   inference: () => benchInference(fixtures),
   training: () => benchTraining(),
   "adamw-placement": () => benchAdamwPlacement(),
+  "depthwise-grad": () => benchDepthwiseGrad(),
   classify: () => benchClassify(fixtures),
 };
 const only = process.argv.slice(2);

@@ -31,8 +31,8 @@ export async function medianMs(fn: () => Promise<unknown>, repeats = 7, warmup =
 }
 
 /**
- * Times two functions alternately (a, b, a, b, …) so that load from other processes on a shared machine
- * falls on both alike; returns both medians.
+ * Times functions in turn (a, b, …, a, b, …) so that load from other processes on a shared machine falls on
+ * all alike; returns each one's medians.
  */
 export async function compareMs(
   a: () => Promise<unknown>,
@@ -40,14 +40,20 @@ export async function compareMs(
   repeats = 7,
   warmup = 2,
 ): Promise<[Timing, Timing]> {
-  for (let i = 0; i < warmup; i++) {
-    await a();
-    await b();
-  }
-  const wall: [number[], number[]] = [[], []];
-  const cpu: [number[], number[]] = [[], []];
+  const [ta, tb] = await compareAllMs([a, b], repeats, warmup);
+  return [ta, tb];
+}
+
+export async function compareAllMs(
+  fns: (() => Promise<unknown>)[],
+  repeats = 7,
+  warmup = 2,
+): Promise<Timing[]> {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
+  const wall: number[][] = fns.map(() => []);
+  const cpu: number[][] = fns.map(() => []);
   for (let i = 0; i < repeats; i++) {
-    for (const [k, fn] of [a, b].entries()) {
+    for (const [k, fn] of fns.entries()) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       await fn();
@@ -56,7 +62,7 @@ export async function compareMs(
       cpu[k].push((c.user + c.system) / 1000);
     }
   }
-  return [summarise(wall[0], cpu[0]), summarise(wall[1], cpu[1])];
+  return wall.map((w, k) => summarise(w, cpu[k]));
 }
 
 export function fmt(ms: number): string {

@@ -4,6 +4,8 @@
  * Reference on this machine (PyTorch 2.13 CPU, 2 threads): about 45 and 1.7 img/s.
  * Two ways to spend the 2 threads, timed interleaved: one 2-thread session, and data parallelism (two
  * single-thread sessions on worker threads, each taking half of every batch; `convnext train --replicas 2`).
+ * The baseline, timed in the same rotation, is one session on the plain graph: every conv an ONNX Conv, without
+ * the training-graph rewrites (small depthwise convs as MatMuls, patchify convs as Gemms).
  */
 import { convnextTrainable } from "../src/train/trainable.ts";
 import type { ConvNeXtConfig } from "../src/models/config.ts";
@@ -16,7 +18,7 @@ import { Rng } from "../src/train/rng.ts";
 import { nodeStepEngine } from "../src/train/engine-node.ts";
 import { StepRunner } from "../src/train/step-runner.ts";
 import { fashionMnistModel } from "./fashion-mnist-model.ts";
-import { compareMs } from "./stats.ts";
+import { compareAllMs } from "./stats.ts";
 
 interface Case {
   model: string;
@@ -62,6 +64,14 @@ export async function benchTraining(repeats = 5, only?: string): Promise<string[
     const cfg = c.config();
     const rng = new Rng(1);
     const shape: [number, number, number, number] = [c.batch, cfg.inChans, c.resolution, c.resolution];
+    const plainGraph = await StepRunner.create(
+      convnextTrainable(cfg),
+      initParams(cfg, () => rng.normal()),
+      shape,
+      (b) => createSession(b, { threads: 2 }),
+      {},
+      { denseDepthwiseMaxPixelsPerTap: 0, patchifyAsGemm: false },
+    );
     const oneSession = await StepRunner.create(
       convnextTrainable(cfg),
       initParams(cfg, () => rng.normal()),
@@ -83,23 +93,32 @@ export async function benchTraining(repeats = 5, only?: string): Promise<string[
       cfg.numClasses,
       0.1,
     );
-    const timings = await compareMs(
-      () => oneSession.step(x, t, 1e-4, rng),
-      () => replicas.step(x, t, 1e-4, rng),
+    const timings = await compareAllMs(
+      [
+        () => plainGraph.step(x, t, 1e-4, rng),
+        () => oneSession.step(x, t, 1e-4, rng),
+        () => replicas.step(x, t, 1e-4, rng),
+      ],
       repeats,
       1,
     );
     const rss = process.memoryUsage().rss / 2 ** 20;
-    const engines = ["one session, 2 threads", `${replicas.replicaCount} replicas x 1 thread`];
+    const engines = [
+      "plain graph, 1 session",
+      "one session, 2 threads",
+      `${replicas.replicaCount} replicas x 1 thread`,
+    ];
     timings.forEach((timing, i) => {
       const ips = (c.batch * 1000) / timing.median;
       lines.push(
         `${c.model.padEnd(14)} ${String(c.resolution).padStart(3)} ${String(c.batch).padStart(5)}  ${engines[i].padEnd(24)} ${timing.median.toFixed(0).padStart(8)} ${ips.toFixed(1).padStart(6)}  ${c.pytorch === null ? "(not measured)".padEnd(14) : `(${c.pytorch}, ${(ips / c.pytorch).toFixed(2)}x)`}   ${rss.toFixed(0)} MiB`,
       );
     });
+    const [plain, one, parallel] = timings.map((tm) => tm.median);
     lines.push(
-      `${"".padEnd(26)}data parallel / one session: ${(timings[0].median / timings[1].median).toFixed(2)}x`,
+      `${"".padEnd(26)}rewrites: ${(plain / one).toFixed(2)}x; data parallel / one session: ${(one / parallel).toFixed(2)}x; best / plain graph: ${(plain / Math.min(one, parallel)).toFixed(2)}x`,
     );
+    await plainGraph.release();
     await oneSession.release();
     await replicas.release();
   }

@@ -4,9 +4,11 @@
  * - input gradient, stride 1: a Conv of dy with the spatially flipped (regrouped) kernel; ConvTranspose is
  *   5x slower for depthwise kernels, so it is used only for strided convs, where it is a plain GEMM.
  * - weight gradient: one grouped Conv with the batch folded into the channels and dy as the kernel,
- *   dilated by the forward stride.
+ *   dilated by the forward stride; for "same"-padded depthwise convs on narrow maps, kernel row by kernel row
+ *   as batched MatMuls (depthwise-weight-grad.ts).
  */
 import type { Graph, Node } from "../graph/graph.ts";
+import { depthwiseWeightGradByRows, MAX_WIDTH_PER_TAP } from "./depthwise-weight-grad.ts";
 import { i64, type OpDef, reshape, type Shape, transpose } from "./types.ts";
 
 interface ConvGeometry {
@@ -89,6 +91,23 @@ function inputGrad(g: Graph, n: Node, dy: string): string {
 }
 
 function weightGrad(g: Graph, n: Node, dy: string): string {
+  const [x, w] = n.inputs;
+  const [cout, cinG, kh, kw] = g.shape(w);
+  const geo = geometry(n, g.shape(w));
+  const r = (kh - 1) / 2;
+  const sameDepthwise =
+    cinG === 1 &&
+    cout === geo.group &&
+    kh === kw &&
+    geo.strides.every((s) => s === 1) &&
+    geo.pads.every((p) => p === r);
+  if (sameDepthwise && g.shape(x)[3] <= MAX_WIDTH_PER_TAP * kw)
+    return depthwiseWeightGradByRows(g, x, dy, kh);
+  return weightGradByConv(g, n, dy);
+}
+
+/** The direct form: one grouped Conv with the batch folded into the channels. */
+export function weightGradByConv(g: Graph, n: Node, dy: string): string {
   const [x, w] = n.inputs;
   const [batch, , h, wd] = g.shape(x);
   const [cout, cinG, kh, kw] = g.shape(w);

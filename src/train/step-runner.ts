@@ -13,7 +13,7 @@ import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
 import { float32 } from "../tensor/host-tensor.ts";
 import { AdamW, type AdamWConfig } from "./adamw.ts";
 import type { Rng } from "./rng.ts";
-import { buildTrainStep, type TrainStepGraph } from "./step-graph.ts";
+import { buildTrainStep, type TrainStepGraph, type TrainStepOptions } from "./step-graph.ts";
 import type { Trainable } from "./trainable.ts";
 
 export interface StepResult {
@@ -58,19 +58,24 @@ export class StepRunner {
     batchShape: [number, number, number, number],
     engine: StepEngine | CreateSession,
     adamw: AdamWConfig & { lrScales?: Map<string, number> } = {},
+    graphOptions: TrainStepOptions = {},
   ): Promise<StepRunner> {
     const { session, replicas } =
       typeof engine === "function" ? { session: engine, replicas: undefined } : engine;
     const k = replicas?.count ?? 1;
     if (replicas && k > 1 && batchShape[0] % k === 0) {
-      const graph = buildTrainStep(model, [batchShape[0] / k, ...batchShape.slice(1)] as typeof batchShape);
+      const graph = buildTrainStep(
+        model,
+        [batchShape[0] / k, ...batchShape.slice(1)] as typeof batchShape,
+        graphOptions,
+      );
       // Batch statistics (BatchNorm) of a split batch are not those of the whole: such models run whole.
       if (graph.state.length === 0) {
         const sessions = await Promise.all(Array.from({ length: k }, () => replicas.session(graph.onnx)));
         return new StepRunner(model, params, graph, sessions, adamw);
       }
     }
-    const graph = buildTrainStep(model, batchShape);
+    const graph = buildTrainStep(model, batchShape, graphOptions);
     return new StepRunner(model, params, graph, [await session(graph.onnx)], adamw);
   }
 

@@ -107,6 +107,8 @@ const CASES: Record<string, [string, CheckCase][]> = {
     ["3x3 pad 1", conv([2, 3, 6, 6], [4, 3, 3, 3], { pads: [1, 1, 1, 1] })],
     ["patchify 4x4/4", conv([2, 3, 9, 9], [5, 3, 4, 4], { strides: [4, 4] })],
     ["depthwise 7x7", conv([2, 4, 5, 5], [4, 1, 7, 7], { pads: [3, 3, 3, 3], group: 4 })],
+    ["depthwise 3x3 wide map", conv([2, 3, 4, 7], [3, 1, 3, 3], { pads: [1, 1, 1, 1], group: 3 })],
+    ["depthwise 3x3 very wide map", conv([1, 2, 3, 50], [2, 1, 3, 3], { pads: [1, 1, 1, 1], group: 2 })],
     [
       "grouped 3x3/2",
       conv([1, 4, 7, 7], [6, 2, 3, 3], { pads: [1, 1, 1, 1], strides: [2, 2], group: 2 }, false),

@@ -1,0 +1,47 @@
+// The depthwise weight gradient by kernel rows (batched MatMuls) against the direct grouped-Conv form.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Graph } from "../../src/graph/graph.ts";
+import { toOnnxBytes } from "../../src/graph/onnx.ts";
+import { weightGradByConv } from "../../src/ops/conv.ts";
+import { depthwiseWeightGradByRows } from "../../src/ops/depthwise-weight-grad.ts";
+import { createSession } from "../../src/runtime/session-node.ts";
+import { float32 } from "../../src/tensor/host-tensor.ts";
+import { Rng } from "../../src/train/rng.ts";
+import { maxRelDiff } from "./rewrite-helpers.ts";
+
+async function bothForms(dims: number[], k: number) {
+  const [n, c, h, w] = dims;
+  const g = new Graph("dw");
+  const x = g.input("x", "float32", dims);
+  const weight = g.input("w", "float32", [c, 1, k, k]);
+  const dy = g.input("dy", "float32", dims);
+  const r = (k - 1) / 2;
+  g.op("Conv", [x, weight], { pads: [r, r, r, r], group: c });
+  const conv = g.nodes[g.nodes.length - 1];
+  g.output(g.op("Identity", [depthwiseWeightGradByRows(g, x, dy, k)], {}, "rows"));
+  g.output(g.op("Identity", [weightGradByConv(g, conv, dy)], {}, "direct"));
+  const rng = new Rng(5);
+  const draw = (d: number[]) =>
+    float32(
+      d,
+      Float32Array.from({ length: d.reduce((a, b) => a * b) }, () => rng.normal()),
+    );
+  const session = await createSession(toOnnxBytes(g));
+  const out = await session.run({ x: draw([n, c, h, w]), dy: draw([n, c, h, w]), w: draw([c, 1, k, k]) });
+  await session.release();
+  return out;
+}
+
+for (const [dims, k] of [
+  [[3, 4, 9, 9], 3],
+  [[2, 5, 6, 11], 7], // non-square map
+  [[2, 3, 4, 5], 7], // kernel larger than the map
+] as [number[], number][]) {
+  test(`depthwise ${k}x${k} weight gradient by kernel rows equals the grouped Conv on [${dims}]`, async () => {
+    const out = await bothForms(dims, k);
+    assert.deepEqual(out.rows.dims, [dims[1], 1, k, k]);
+    const rel = maxRelDiff(out.rows, out.direct);
+    assert.ok(rel < 1e-5, `max relative difference ${rel}`);
+  });
+}
