@@ -6,7 +6,7 @@ import { type ConvNeXtConfig, makeConfig } from "../src/models/config.ts";
 import { SMALL_IMAGE_MODEL } from "../src/train/presets.ts";
 
 export const FASHION_MNIST_RECIPE = {
-  epochs: 18,
+  epochs: 24,
   batch: 256,
   lr: 4e-3,
   layerScaleInit: 0.1,
