@@ -68,7 +68,6 @@ function inputGrad(g: Graph, n: Node, dy: string): string {
   const xs = g.shape(x);
   const ws = g.shape(w);
   const geo = geometry(n, ws);
-  if (geo.dilations.some((d) => d !== 1)) throw new Error("Conv gradient: dilations are not supported");
   if (geo.strides.every((s) => s === 1)) {
     const pads = geo.pads.map((p, i) => geo.kernel[i % 2] - 1 - p);
     return g.op(
@@ -90,19 +89,32 @@ function inputGrad(g: Graph, n: Node, dy: string): string {
   );
 }
 
+/** A stride-1, undilated depthwise Conv with an odd square kernel, padded to keep the map's size. */
+export function isSameDepthwise(n: Node, x: Shape, w: Shape): boolean {
+  if (n.op !== "Conv" || n.domain || x.length !== 4 || w.length !== 4) return false;
+  const geo = geometry(n, w);
+  const [cout, cinG, kh, kw] = w;
+  const r = (kh - 1) / 2;
+  return (
+    cinG === 1 &&
+    cout === x[1] &&
+    geo.group === x[1] &&
+    kh === kw &&
+    kh % 2 === 1 &&
+    geo.strides.every((s) => s === 1) &&
+    geo.dilations.every((d) => d === 1) &&
+    geo.pads.every((p) => p === r) &&
+    n.attrs.auto_pad === undefined
+  );
+}
+
 function weightGrad(g: Graph, n: Node, dy: string): string {
   const [x, w] = n.inputs;
-  const [cout, cinG, kh, kw] = g.shape(w);
-  const geo = geometry(n, g.shape(w));
-  const r = (kh - 1) / 2;
-  const sameDepthwise =
-    cinG === 1 &&
-    cout === geo.group &&
-    kh === kw &&
-    geo.strides.every((s) => s === 1) &&
-    geo.pads.every((p) => p === r);
-  if (sameDepthwise && g.shape(x)[3] <= MAX_WIDTH_PER_TAP * kw)
-    return depthwiseWeightGradByRows(g, x, dy, kh);
+  const xs = g.shape(x);
+  const k = g.shape(w)[3];
+  if (isSameDepthwise(n, xs, g.shape(w)) && xs[3] <= MAX_WIDTH_PER_TAP * k) {
+    return depthwiseWeightGradByRows(g, x, dy, k);
+  }
   return weightGradByConv(g, n, dy);
 }
 
@@ -145,6 +157,9 @@ export const convOps = {
     infer: inferConv,
     grad: (g, n, [dy], needs) => {
       if (!dy) return [];
+      if (geometry(n, g.shape(n.inputs[1])).dilations.some((d) => d !== 1)) {
+        throw new Error(`Conv gradient: dilations are not supported (node '${n.name}')`);
+      }
       const grads: (string | undefined)[] = [
         needs[0] ? inputGrad(g, n, dy) : undefined,
         needs[1] ? weightGrad(g, n, dy) : undefined,

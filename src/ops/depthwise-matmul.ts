@@ -14,7 +14,9 @@
  * for 3×3 kernels 8×8 (7·k²) pays and 16×16 (28·k²) no longer does.
  */
 import type { Graph, Node } from "../graph/graph.ts";
+import { replaceNodes } from "../graph/rewrite.ts";
 import { float32 } from "../tensor/host-tensor.ts";
+import { isSameDepthwise } from "./conv.ts";
 import { reshape, transpose } from "./types.ts";
 
 /** Rewrite when the map has at most this many pixels per kernel tap (H·W ≤ 8·k²). */
@@ -29,45 +31,18 @@ export function depthwiseConvsAsMatMul(
   g: Graph,
   maxPixelsPerTap = DENSE_DEPTHWISE_MAX_PIXELS_PER_TAP,
 ): number {
-  const nodes = g.nodes.splice(0);
   const selections = new Map<string, string>();
-  let rewritten = 0;
-  for (const node of nodes) {
-    if (!isSmallSameDepthwise(g, node, maxPixelsPerTap)) {
-      g.nodes.push(node);
-      continue;
-    }
-    const start = g.nodes.length;
-    const y = emitDense(g, node, selections);
-    for (const n of g.nodes.slice(start)) n.outputs = n.outputs.map((o) => (o === y ? node.outputs[0] : o));
-    rewritten++;
-  }
-  return rewritten;
+  return replaceNodes(
+    g,
+    (n) => isSmallSameDepthwise(g, n, maxPixelsPerTap),
+    (n) => emitDense(g, n, selections),
+  );
 }
 
 function isSmallSameDepthwise(g: Graph, n: Node, maxPixelsPerTap: number): boolean {
-  if (n.op !== "Conv" || n.domain) return false;
-  const [x, w] = n.inputs;
-  const xs = g.shapes.get(x);
-  const ws = g.shapes.get(w);
-  if (!xs || !ws || xs.length !== 4 || ws.length !== 4) return false;
-  const [, c, h, wd] = xs;
-  const [cout, cinG, kh, kw] = ws;
-  const group = (n.attrs.group as number | undefined) ?? 1;
-  const r = (kh - 1) / 2;
-  const ones = (a: unknown) => a === undefined || (a as number[]).every((v) => v === 1);
-  return (
-    group === c &&
-    cout === c &&
-    cinG === 1 &&
-    kh === kw &&
-    kh % 2 === 1 &&
-    ones(n.attrs.strides) &&
-    ones(n.attrs.dilations) &&
-    ((n.attrs.pads as number[] | undefined) ?? [0, 0, 0, 0]).every((p) => p === r) &&
-    n.attrs.auto_pad === undefined &&
-    h * wd <= maxPixelsPerTap * kh * kw
-  );
+  const xs = g.shapes.get(n.inputs[0]);
+  const ws = g.shapes.get(n.inputs[1]);
+  return !!xs && !!ws && isSameDepthwise(n, xs, ws) && xs[2] * xs[3] <= maxPixelsPerTap * ws[2] * ws[3];
 }
 
 function emitDense(g: Graph, n: Node, selections: Map<string, string>): string {

@@ -8,6 +8,7 @@
  * plain GEMMs plus one transpose.
  */
 import type { Graph, Node } from "../graph/graph.ts";
+import { replaceNodes } from "../graph/rewrite.ts";
 import { reshape, transpose } from "./types.ts";
 
 /**
@@ -15,19 +16,11 @@ import { reshape, transpose } from "./types.ts";
  * order, keeping the Conv's output name. Returns how many convs were rewritten.
  */
 export function patchifyConvsAsGemm(g: Graph): number {
-  const nodes = g.nodes.splice(0);
-  let rewritten = 0;
-  for (const node of nodes) {
-    if (!isPatchify(g, node)) {
-      g.nodes.push(node);
-      continue;
-    }
-    const start = g.nodes.length;
-    const y = emitGemm(g, node);
-    for (const n of g.nodes.slice(start)) n.outputs = n.outputs.map((o) => (o === y ? node.outputs[0] : o));
-    rewritten++;
-  }
-  return rewritten;
+  return replaceNodes(
+    g,
+    (n) => isPatchify(g, n),
+    (n) => emitGemm(g, n),
+  );
 }
 
 function isPatchify(g: Graph, n: Node): boolean {

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type CheckCase, checkGradient } from "../../src/autodiff/check.ts";
-import type { Graph } from "../../src/graph/graph.ts";
-import { f } from "../../src/graph/graph.ts";
+import { addGradients } from "../../src/autodiff/grad.ts";
+import { f, Graph } from "../../src/graph/graph.ts";
 import { gelu, grn } from "../../src/models/convnext.ts";
 import { GELU_OP, geluComposite } from "../../src/ops/gelu.ts";
 import { OPS } from "../../src/ops/index.ts";
@@ -164,3 +164,12 @@ for (const [label, c] of COMPOSITES) {
     assert.ok(r.relError < 2e-3, `analytic ${r.analytic} vs numeric ${r.numeric} (rel ${r.relError})`);
   });
 }
+
+test("a dilated Conv's gradient is refused, even when only its weight needs one", () => {
+  const g = new Graph("dilated");
+  const x = g.input("x", "float32", [1, 2, 9, 9]);
+  const w = g.input("w", "float32", [2, 1, 3, 3]);
+  const y = g.op("Conv", [x, w], { pads: [2, 2, 2, 2], dilations: [2, 2], group: 2 });
+  const loss = g.op("ReduceSum", [y], { keepdims: 0 });
+  assert.throws(() => addGradients(g, loss, [w]), /Conv gradient: dilations are not supported/);
+});
