@@ -138,7 +138,8 @@ export class AdamW {
   step(grads: Readonly<Record<string, FloatArray>> | ReadonlyMap<string, FloatArray>, lr: number): void {
     const get = (name: string) =>
       grads instanceof Map ? grads.get(name) : (grads as Record<string, FloatArray>)[name];
-    for (const p of this.params) {
+    // Every gradient is checked before any parameter changes: a bad one leaves the whole model as it was.
+    const checked = this.params.map((p) => {
       const g = get(p.name);
       if (!g) throw new Error(`adamw: no gradient for parameter ${p.name}`);
       if (g.length !== p.data.length) {
@@ -146,6 +147,9 @@ export class AdamW {
           `adamw: gradient of ${p.name} has ${g.length} values, parameter has ${p.data.length}`,
         );
       }
+      return { p, g };
+    });
+    for (const { p, g } of checked) {
       const s = this.state.get(p.name) as AdamWParamState;
       s.step += 1;
       adamwUpdate(p.data, g, s.m, s.v, s.step, {

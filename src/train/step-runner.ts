@@ -2,9 +2,10 @@
  * Runs training steps: parameters live on the host (Float32Arrays, timm names); each step feeds them with the
  * batch to the one-graph forward+backward session, then AdamW updates them in place on the host.
  * NOTE: the update runs in TypeScript, not in the graph: it keeps optimizer state, EMA and checkpoints host-side
- * and follows torch's float32 rounding op by op. Its cost grows with the parameter count: `npm run bench --
- * adamw-placement` measured 44 ms on the host vs 216 ms as an onnxruntime graph for convnext_atto, but 508 vs
- * 208 ms for convnext_tiny (about a tenth of tiny's step), where the graph would pay.
+ * and follows torch's float32 rounding op by op. On its own, the update as an onnxruntime graph (flat tensors,
+ * results copied back) is faster: 1.2x for convnext_atto's 3.7M parameters, 1.9x for convnext_tiny's 28.6M
+ * (`npm run bench -- adamw-placement`). In a whole convnext_tiny training step (224², batch 16) that gained
+ * only 1-3%, and lost 3% when the update session's threads spin beside the step's: not worth a second path.
  *
  * Data parallelism: with replicas, each of k sessions (one thread each) runs 1/k of every batch and the step
  * averages their losses and gradients. On small images this beats one k-thread session, whose thread pool

@@ -145,3 +145,22 @@ test("lr scale multiplies the step and the decay", () => {
     /no gradient for parameter w/,
   );
 });
+
+test("a missing or misshapen gradient leaves every parameter and step count as it was", () => {
+  const a = new Float32Array([1, 2]);
+  const b = new Float32Array([3, 4, 5]);
+  const opt = new AdamW([
+    { name: "a", data: a, dims: [1, 2] },
+    { name: "b", data: b, dims: [1, 3] },
+  ]);
+  assert.throws(() => opt.step({ a: new Float32Array([0.1, 0.2]) }, 0.1), /no gradient for parameter b/);
+  assert.throws(
+    () => opt.step({ a: new Float32Array([0.1, 0.2]), b: new Float32Array(2) }, 0.1),
+    /gradient of b has 2 values, parameter has 3/,
+  );
+  assert.deepEqual([...a], [1, 2]);
+  assert.deepEqual(
+    Object.values(opt.getState().params).map((s) => s.step),
+    [0, 0],
+  );
+});
