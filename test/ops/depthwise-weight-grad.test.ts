@@ -6,9 +6,8 @@ import { toOnnxBytes } from "../../src/graph/onnx.ts";
 import { weightGradByConv } from "../../src/ops/conv.ts";
 import { depthwiseWeightGradByRows } from "../../src/ops/depthwise-weight-grad.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
-import { float32 } from "../../src/tensor/host-tensor.ts";
 import { Rng } from "../../src/train/rng.ts";
-import { maxRelDiff } from "./rewrite-helpers.ts";
+import { maxRelDiff, normalTensor } from "./rewrite-helpers.ts";
 
 async function bothForms(dims: number[], k: number) {
   const [n, c, h, w] = dims;
@@ -22,11 +21,7 @@ async function bothForms(dims: number[], k: number) {
   g.output(g.op("Identity", [depthwiseWeightGradByRows(g, x, dy, k)], {}, "rows"));
   g.output(g.op("Identity", [weightGradByConv(g, conv, dy)], {}, "direct"));
   const rng = new Rng(5);
-  const draw = (d: number[]) =>
-    float32(
-      d,
-      Float32Array.from({ length: d.reduce((a, b) => a * b) }, () => rng.normal()),
-    );
+  const draw = (d: number[]) => normalTensor(d, rng);
   const session = await createSession(toOnnxBytes(g));
   const out = await session.run({ x: draw([n, c, h, w]), dy: draw([n, c, h, w]), w: draw([c, 1, k, k]) });
   await session.release();

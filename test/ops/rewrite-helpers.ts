@@ -21,17 +21,21 @@ export async function valuesAndGradients(
   g.output(g.op("Identity", [y], {}, "y"));
   for (const [p, gp] of grads) g.output(g.op("Identity", [gp], {}, `grad.${p}`));
   const rng = new Rng(7);
-  const draw = (dims: number[]) =>
-    float32(
-      dims,
-      Float32Array.from({ length: dims.reduce((a, d) => a * d, 1) }, () => rng.normal()),
-    );
+  const draw = (dims: number[]) => normalTensor(dims, rng);
   const feeds: Record<string, HostTensor> = { probe: draw(g.shape(y)) };
   for (const [name, dims] of Object.entries(inputs)) feeds[name] = draw(dims);
   const session = await createSession(toOnnxBytes(g));
   const out = await session.run(feeds);
   await session.release();
   return { out, rewritten };
+}
+
+/** A float32 tensor of standard normal draws. */
+export function normalTensor(dims: number[], rng: Rng): HostTensor {
+  return float32(
+    dims,
+    Float32Array.from({ length: dims.reduce((a, d) => a * d, 1) }, () => rng.normal()),
+  );
 }
 
 /** max |a − b| / max |b|. */
