@@ -11,6 +11,8 @@ export const FASHION_MNIST_RECIPE = {
   lr: 4e-3,
   layerScaleInit: 0.1,
   dropPathRate: 0.05,
+  /** Random erasing probability. */
+  reprob: 0.25,
   emaDecay: 0.998,
 };
 

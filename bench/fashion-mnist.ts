@@ -6,7 +6,7 @@
  *   docs/fashion-mnist/curves.svg, curves.html     (bench/fashion-mnist-curves.ts)
  * The defaults are the recipe of the committed model (docs/fashion-mnist/README.md).
  * Usage: node --import tsx bench/fashion-mnist.ts [--epochs N] [--threads N] [--lr X] [--layer-scale X]
- *        [--drop-path X] [--ema X] [--out DIR]
+ *        [--drop-path X] [--reprob X] [--ema X] [--out DIR]
  */
 import { convnextTrainable } from "../src/train/trainable.ts";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
@@ -24,6 +24,7 @@ import {
   FASHION_MNIST_STD,
   loadFashionMnist,
 } from "../src/train/data/fashion-mnist-node.ts";
+import { fashionMnistDir } from "../src/train/data/fashion-mnist-fetch-node.ts";
 import { BatchLoader } from "../src/train/data/loader-node.ts";
 import { fashionMnistSource } from "../src/train/data/sources-node.ts";
 import { nodeStepEngine } from "../src/train/engine-node.ts";
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     lr: { type: "string", default: String(R.lr) },
     "layer-scale": { type: "string", default: String(R.layerScaleInit) },
     "drop-path": { type: "string", default: String(R.dropPathRate) },
+    reprob: { type: "string", default: String(R.reprob) },
     ema: { type: "string", default: String(R.emaDecay) },
     out: { type: "string", default: resolve(import.meta.dirname, "..") },
   },
@@ -60,7 +62,7 @@ const trainTransform: SampleTransform = {
   size: 32,
   pad: 4,
   hflip: 0.5,
-  reprob: 0.25,
+  reprob: Number(args.reprob),
   ...norm,
 };
 const evalTransform: SampleTransform = { kind: "center-pad-crop", size: 32, pad: 2, ...norm };
@@ -77,8 +79,9 @@ const recipe: TrainConfig = {
 };
 const smoothing = 0.1;
 
-const train = loadFashionMnist("train");
-const test = loadFashionMnist("test");
+const dataDir = await fashionMnistDir();
+const train = loadFashionMnist("train", dataDir);
+const test = loadFashionMnist("test", dataDir);
 const trainLoader = new BatchLoader({
   source: fashionMnistSource(train),
   batchSize,

@@ -13,6 +13,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { ImageClassifier, type StreamItem, type StreamOptions } from "../api/classify-node.ts";
 import { listImageFiles } from "../api/image-files-node.ts";
 import { licenseNotice, openModel } from "../api/model-source-node.ts";
+import { downloadProgress } from "./download-progress.ts";
 import { positiveInt } from "./options.ts";
 
 export interface ImageCommandOptions {
@@ -38,41 +39,6 @@ export function addModelOptions(cmd: Command): Command {
     .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not)")
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--offline", "never use the network (pretrained weights must be cached)");
-}
-
-function mb(bytes: number): string {
-  return (bytes / 1e6).toFixed(1);
-}
-
-/** Download progress of pretrained weights: a bar on a terminal, one line otherwise. */
-function downloadProgress(name: string) {
-  let bar: cliProgress.SingleBar | undefined;
-  let announced = false;
-  return {
-    onProgress(received: number, total: number | undefined) {
-      if (!process.stderr.isTTY) {
-        if (!announced) process.stderr.write(`downloading ${name}${total ? ` (${mb(total)} MB)` : ""}\n`);
-        announced = true;
-        return;
-      }
-      if (!bar) {
-        bar = new cliProgress.SingleBar(
-          {
-            stream: process.stderr,
-            format: `downloading ${name} [{bar}] {got}/{size} MB`,
-            hideCursor: true,
-            clearOnComplete: true,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(total ?? 1, 0, { got: mb(0), size: total ? mb(total) : "?" });
-      }
-      bar.update(total ? received : 0, { got: mb(received), size: total ? mb(total) : "?" });
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
 }
 
 /** Opens the chosen model for the image commands, with a download bar and the licence notice on stderr. */

@@ -17,6 +17,7 @@ import type { PreprocessConfig } from "../preprocess/transform.ts";
 import { loadLabels } from "../pretrained/labels-node.ts";
 import type { LabelSet } from "../pretrained/registry.ts";
 import { type EvalData, openEvalData } from "../train/datasets-node.ts";
+import { downloadProgress, filesDownloadProgress } from "./download-progress.ts";
 import { positiveInt } from "./options.ts";
 
 interface EvalOptions {
@@ -144,13 +145,23 @@ function progressBar(total: number): cliProgress.SingleBar | undefined {
   return bar;
 }
 
+/** The evaluation set, with a bar while Fashion-MNIST downloads. */
+async function openDataWithProgress(data: string, offline?: boolean): Promise<EvalData> {
+  const progress = filesDownloadProgress();
+  try {
+    return await openEvalData(data, { onProgress: progress.onProgress, offline: offline ? true : undefined });
+  } finally {
+    progress.stop();
+  }
+}
+
 async function evaluate(opts: EvalOptions): Promise<void> {
-  const data = openEvalData(opts.data);
+  const data = await openDataWithProgress(opts.data, opts.offline);
   if (!opts.weights && !opts.model && data.kind !== "idx")
     throw new Error("choose the model to evaluate: --weights <file> or --model <arch.tag>");
   const local = opts.weights ?? (opts.model ? undefined : BUNDLED_MODEL_PATH);
   const preprocess = local ? padPreprocess(safetensorsMetadata(local)?.preprocess) : undefined;
-  let announced = false;
+  const progress = downloadProgress(opts.model ?? "weights");
   const source = await openModel({
     model: opts.model,
     weights: opts.weights,
@@ -158,14 +169,8 @@ async function evaluate(opts: EvalOptions): Promise<void> {
     offline: opts.offline ? true : undefined,
     useEma: opts.useEma,
     preprocess,
-    onDownloadProgress: (_, total) => {
-      if (!announced)
-        process.stderr.write(
-          `downloading ${opts.model}${total ? ` (${(total / 1e6).toFixed(1)} MB)` : ""}\n`,
-        );
-      announced = true;
-    },
-  });
+    onDownloadProgress: progress.onProgress,
+  }).finally(() => progress.stop());
   const notice = licenseNotice(source.name, source.license);
   if (notice) process.stderr.write(`${notice}\n`);
   const clf = ImageClassifier.fromSource(source, { batch: opts.batch });
@@ -221,7 +226,7 @@ export function register(program: Command): void {
     )
     .requiredOption(
       "--data <fashion-mnist|dir>",
-      "fashion-mnist, a folder of IDX files, or an image folder (class sub-folders)",
+      "fashion-mnist (Debian's package, else downloaded once), a folder of IDX files, or an image folder (class sub-folders)",
     )
     .option(
       "--weights <file>",

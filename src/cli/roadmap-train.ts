@@ -19,12 +19,12 @@ import type { RgbImage } from "../train/augment/image.ts";
 import { resizeBox } from "../train/augment/resize.ts";
 import type { SampleTransform } from "../train/augment/sample-transform.ts";
 import {
-  FASHION_MNIST_DIR,
   FASHION_MNIST_MEAN,
   FASHION_MNIST_STD,
   type FashionMnist,
   loadFashionMnist,
 } from "../train/data/fashion-mnist-node.ts";
+import { fashionMnistDir } from "../train/data/fashion-mnist-fetch-node.ts";
 import { BatchLoader } from "../train/data/loader-node.ts";
 import { fashionMnistSource } from "../train/data/sources-node.ts";
 import { Rng } from "../train/rng.ts";
@@ -32,6 +32,7 @@ import { type ChartRow, figureLabel, roadmapChartHtml, roadmapChartSvg } from ".
 import { roadmapEvaluator } from "../train/roadmap-evaluate.ts";
 import { roadmapTrainable, scaleRoadmapConfig } from "../train/roadmap-trainable.ts";
 import { type TrainConfig, Trainer } from "../train/trainer.ts";
+import { filesDownloadProgress } from "./download-progress.ts";
 
 export const ROADMAP_DATASETS = ["fashion-mnist"] as const;
 
@@ -268,7 +269,9 @@ export async function trainRoadmap(
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });
 
-  const dir = opts.data ?? FASHION_MNIST_DIR;
+  const progress = filesDownloadProgress();
+  const dir =
+    opts.data ?? (await fashionMnistDir({ onProgress: progress.onProgress }).finally(() => progress.stop()));
   const train = fashionMnistAt(loadFashionMnist("train", dir), opts.resolution, opts.limit);
   const test = fashionMnistAt(loadFashionMnist("test", dir), opts.resolution, opts.limit);
   const tf = transforms(opts.resolution, train.width);

@@ -223,7 +223,10 @@ export function register(program: Command): void {
       "--train <dataset>",
       `train every step with one recipe and seed and write table + chart (${ROADMAP_DATASETS.join(", ")})`,
     )
-    .option("--data <dir>", "--train: directory of the data set's files (default: its package's location)")
+    .option(
+      "--data <dir>",
+      "--train: directory of the data set's files (default: its package's location, else downloaded once)",
+    )
     .option("--steps <a,b,…>", "--train: only these steps (keys as in --json)", stepList)
     .option("--epochs <n>", "--train: epochs per step (may be fractional)", positiveNumber("--epochs"), 1)
     .option("--resolution <n>", "--train: input side, a multiple of 32", positiveInt("--resolution"), 32)

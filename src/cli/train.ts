@@ -27,6 +27,7 @@ import type { SampleTransform } from "../train/augment/sample-transform.ts";
 import { loadTrainCheckpoint, saveTrainCheckpoint } from "../train/checkpoint-node.ts";
 import { BatchLoader } from "../train/data/loader-node.ts";
 import { openTrainingData, type TrainingData } from "../train/datasets-node.ts";
+import { filesDownloadProgress } from "./download-progress.ts";
 import { type EvalResult, Evaluator } from "../train/evaluate.ts";
 import {
   getPreset,
@@ -282,6 +283,19 @@ interface Prepared {
   out: string;
 }
 
+/** The training data, with a bar while Fashion-MNIST downloads. */
+async function openDataWithProgress(
+  data: string,
+  opts: { valSplit: number; seed: number },
+): Promise<TrainingData> {
+  const progress = filesDownloadProgress();
+  try {
+    return await openTrainingData(data, { ...opts, fetch: { onProgress: progress.onProgress } });
+  } finally {
+    progress.stop();
+  }
+}
+
 async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
   if (!opts.data)
     throw new Error("--data is required (fashion-mnist, a folder of IDX files, or an image folder)");
@@ -290,7 +304,7 @@ async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
   const out = resolve(opts.out ?? defaultOutDir());
   if (existsSync(join(out, "checkpoint.safetensors")))
     throw new Error(`${out} already holds a run: continue it with --resume ${out}, or choose another --out`);
-  const data = await openTrainingData(opts.data, { valSplit: opts.valSplit, seed: opts.seed });
+  const data = await openDataWithProgress(opts.data, { valSplit: opts.valSplit, seed: opts.seed });
   const init = opts.init ? await readInitWeights(opts.init) : null;
   const config = chooseConfig(opts, preset, data, init);
   const batch = opts.batch ?? preset.batch;
@@ -351,7 +365,7 @@ async function prepareResume(opts: TrainOptions, cmd: Command): Promise<Prepared
   const ckpt = await loadTrainCheckpoint<RunSetup>(path);
   const run = ckpt.run;
   const dataArg = opts.data ?? run.data;
-  const data = await openTrainingData(dataArg, { valSplit: run.valSplit, seed: ckpt.train.seed });
+  const data = await openDataWithProgress(dataArg, { valSplit: run.valSplit, seed: ckpt.train.seed });
   if (data.classes.join("\n") !== run.classes.join("\n"))
     throw new Error(
       `--data ${dataArg}: its ${data.classes.length} classes differ from the checkpoint's ${run.classes.length}`,
@@ -606,7 +620,7 @@ export function register(program: Command): void {
     )
     .option(
       "--data <fashion-mnist|dir>",
-      "fashion-mnist, a folder of IDX files, or an image folder (class sub-folders)",
+      "fashion-mnist (Debian's package, else downloaded once), a folder of IDX files, or an image folder (class sub-folders)",
     )
     .option("--epochs <n>", "epochs (default: the preset's)", positiveInt("--epochs"))
     .option("--batch <n>", "images per micro-batch (default: the preset's)", positiveInt("--batch"))

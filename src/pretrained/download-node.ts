@@ -24,6 +24,8 @@ export type ProgressCallback = (received: number, total: number | undefined) => 
 export interface DownloadOptions {
   /** Expected sha256: the full hex digest, or a prefix of at least 8 hex digits (torch.hub file names). */
   sha256?: string;
+  /** Expected MD5 (32 hex digits), for files whose publishers list only that (data sets). */
+  md5?: string;
   /** Called with bytes on disk so far (resumed bytes included) and the full size when the server says it. */
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
@@ -116,10 +118,20 @@ function checkDigestSpec(sha256: string): string {
   return s;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
+function checkMd5Spec(md5: string): string {
+  const s = md5.trim().toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(s)) throw new Error(`md5 must be 32 hex digits, got '${md5}'`);
+  return s;
+}
+
+async function digestFile(path: string, algorithm: "sha256" | "md5"): Promise<string> {
+  const hash = createHash(algorithm);
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+export function sha256File(path: string): Promise<string> {
+  return digestFile(path, "sha256");
 }
 
 /** One HTTP transfer into `part`, resuming from its current size when there is one. */
@@ -185,13 +197,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Downloads `url` to `dest`: streams into `dest.part` (resuming a partial one with an HTTP Range request),
- * verifies the sha256 if given (a mismatch deletes the download and throws naming both digests), then renames
- * into place atomically. Returns `dest`.
+ * verifies the sha256 and/or MD5 if given (a mismatch deletes the download and throws naming both digests), then
+ * renames into place atomically. Returns `dest`.
  */
 export async function download(url: string, dest: string, opts: DownloadOptions = {}): Promise<string> {
   const offline = offlineReason(opts.offline, process.env);
   if (offline) throw new Error(`offline mode (${offline}): not downloading ${url}`);
   const expected = opts.sha256 === undefined ? undefined : checkDigestSpec(opts.sha256);
+  const expectedMd5 = opts.md5 === undefined ? undefined : checkMd5Spec(opts.md5);
   await mkdir(dirname(dest), { recursive: true });
   const part = `${dest}.part`;
   const retries = opts.retries ?? 3;
@@ -220,6 +233,13 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
       await rm(part, { force: true });
       const what = expected.length === 64 ? expected : `a digest starting ${expected}`;
       throw new Error(`sha256 mismatch for ${url}: expected ${what}, got ${actual} (download deleted)`);
+    }
+  }
+  if (expectedMd5 !== undefined) {
+    const actual = await digestFile(part, "md5");
+    if (actual !== expectedMd5) {
+      await rm(part, { force: true });
+      throw new Error(`md5 mismatch for ${url}: expected ${expectedMd5}, got ${actual} (download deleted)`);
     }
   }
   await rename(part, dest);

@@ -1,5 +1,6 @@
 /**
- * What `--data` names, turned into sample sources: `fashion-mnist` (Debian's dataset-fashion-mnist), a folder
+ * What `--data` names, turned into sample sources: `fashion-mnist` (Debian's dataset-fashion-mnist, else
+ * downloaded into the cache: data/fashion-mnist-fetch-node.ts), a folder
  * holding IDX files (Fashion-MNIST / MNIST format), or an image-classification folder (one sub-folder per
  * class; with `train/` and `val/` inside, those are the splits). Without a validation folder, a seeded,
  * stratified share of the training samples is held out.
@@ -10,8 +11,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeImage } from "../preprocess/decode-node.ts";
 import { IMAGENET_MEAN, IMAGENET_STD } from "./augment/sample-transform.ts";
+import { type FashionMnistFetchOptions, fashionMnistDir } from "./data/fashion-mnist-fetch-node.ts";
 import {
-  FASHION_MNIST_DIR,
   FASHION_MNIST_MEAN,
   FASHION_MNIST_STD,
   type FashionMnist,
@@ -66,9 +67,15 @@ function hasIdx(dir: string, prefix: "train" | "t10k"): boolean {
   return existsSync(join(dir, stem)) || existsSync(join(dir, `${stem}.gz`));
 }
 
-/** Resolves `--data`: the name `fashion-mnist`, a directory of IDX files, or an image folder. */
-export function locateDataset(data: string): { kind: "idx" | "folder"; root: string } {
-  if (data === "fashion-mnist") return { kind: "idx", root: FASHION_MNIST_DIR };
+/**
+ * Resolves `--data`: the name `fashion-mnist` (fetched when it is not installed), a directory of IDX files, or
+ * an image folder.
+ */
+export async function locateDataset(
+  data: string,
+  fetch: FashionMnistFetchOptions = {},
+): Promise<{ kind: "idx" | "folder"; root: string }> {
+  if (data === "fashion-mnist") return { kind: "idx", root: await fashionMnistDir(fetch) };
   const root = resolve(data);
   if (!isDir(root))
     throw new Error(`--data ${data}: not a directory (expected fashion-mnist, IDX files or an image folder)`);
@@ -139,9 +146,9 @@ function splitOf(
 /** The training data `--data` names, with its validation samples. */
 export async function openTrainingData(
   data: string,
-  opts: { valSplit: number; seed: number },
+  opts: { valSplit: number; seed: number; fetch?: FashionMnistFetchOptions },
 ): Promise<TrainingData> {
-  const { kind, root } = locateDataset(data);
+  const { kind, root } = await locateDataset(data, opts.fetch);
   if (kind === "idx") {
     const ds = loadFashionMnist("train", root);
     const { train, val } = splitOf(fashionMnistSource(ds), ds.labels, opts.valSplit, opts.seed);
@@ -187,8 +194,8 @@ export interface EvalData {
 }
 
 /** The evaluation set `--data` names: the IDX test split, a folder's `val/`, or the folder itself. */
-export function openEvalData(data: string): EvalData {
-  const { kind, root } = locateDataset(data);
+export async function openEvalData(data: string, fetch: FashionMnistFetchOptions = {}): Promise<EvalData> {
+  const { kind, root } = await locateDataset(data, fetch);
   if (kind === "idx") {
     const ds = loadFashionMnist("test", root, false);
     const plane = ds.width * ds.height;

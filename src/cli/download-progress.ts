@@ -1,0 +1,62 @@
+/** Download progress on stderr: a bar on a terminal, one line per file otherwise. */
+import cliProgress from "cli-progress";
+
+function mb(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+
+export interface DownloadProgress {
+  onProgress(received: number, total: number | undefined): void;
+  stop(): void;
+}
+
+/** Progress of downloading one file called `name`. */
+export function downloadProgress(name: string): DownloadProgress {
+  let bar: cliProgress.SingleBar | undefined;
+  let announced = false;
+  return {
+    onProgress(received: number, total: number | undefined) {
+      if (!process.stderr.isTTY) {
+        if (!announced) process.stderr.write(`downloading ${name}${total ? ` (${mb(total)} MB)` : ""}\n`);
+        announced = true;
+        return;
+      }
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: `downloading ${name} [{bar}] {got}/{size} MB`,
+            hideCursor: true,
+            clearOnComplete: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(total ?? 1, 0, { got: mb(0), size: total ? mb(total) : "?" });
+      }
+      bar.update(total ? received : 0, { got: mb(received), size: total ? mb(total) : "?" });
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+/** Progress of downloading several files one after another, each with its own bar. */
+export function filesDownloadProgress(): {
+  onProgress(file: string, received: number, total: number | undefined): void;
+  stop(): void;
+} {
+  let current: { file: string; progress: DownloadProgress } | undefined;
+  return {
+    onProgress(file, received, total) {
+      if (current?.file !== file) {
+        current?.progress.stop();
+        current = { file, progress: downloadProgress(file) };
+      }
+      current.progress.onProgress(received, total);
+    },
+    stop() {
+      current?.progress.stop();
+    },
+  };
+}
