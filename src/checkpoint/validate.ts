@@ -6,9 +6,12 @@ import type { HostTensor } from "../tensor/host-tensor.ts";
 import { sameDims, shapeString } from "../tensor/host-tensor.ts";
 import { printable } from "./printable.ts";
 
+/** How many problems the error spells out; the rest are counted. */
+const LISTED = 6;
+
 /**
- * Throws one Error whose first line names `source` and whose following lines list each missing key, unexpected
- * key and shape mismatch (with both shapes). Returns normally when the two sides match exactly.
+ * Throws a one-line Error that names `source`, counts the missing keys, unexpected keys and shape mismatches,
+ * and spells out the first few (a mismatch with both shapes). Returns normally when the two sides match exactly.
  */
 export function checkParams(
   expected: Map<string, number[]>,
@@ -19,16 +22,14 @@ export function checkParams(
   const mismatched: string[] = [];
   for (const [key, dims] of expected) {
     const t = actual.get(key);
-    if (!t) missing.push(`  missing: ${printable(key)} ${shapeString(dims)}`);
+    if (!t) missing.push(`missing ${printable(key)} ${shapeString(dims)}`);
     else if (!sameDims(t.dims, dims)) {
-      mismatched.push(
-        `  shape mismatch: ${printable(key)} expected ${shapeString(dims)}, got ${shapeString(t.dims)}`,
-      );
+      mismatched.push(`${printable(key)} expected ${shapeString(dims)}, got ${shapeString(t.dims)}`);
     }
   }
   const unexpected: string[] = [];
   for (const [key, t] of actual)
-    if (!expected.has(key)) unexpected.push(`  unexpected: ${printable(key)} ${shapeString(t.dims)}`);
+    if (!expected.has(key)) unexpected.push(`unexpected ${printable(key)} ${shapeString(t.dims)}`);
 
   if (missing.length + unexpected.length + mismatched.length === 0) return;
   const counts = [
@@ -36,12 +37,9 @@ export function checkParams(
     unexpected.length && `${unexpected.length} unexpected`,
     mismatched.length && `${mismatched.length} with the wrong shape`,
   ].filter(Boolean);
+  const problems = [...mismatched, ...missing, ...unexpected];
+  const more = problems.length > LISTED ? `; and ${problems.length - LISTED} more` : "";
   throw new Error(
-    [
-      `${source}: checkpoint does not fit the model (${counts.join(", ")}):`,
-      ...missing,
-      ...unexpected,
-      ...mismatched,
-    ].join("\n"),
+    `${source}: checkpoint does not fit the model (${counts.join(", ")}): ${problems.slice(0, LISTED).join("; ")}${more}`,
   );
 }

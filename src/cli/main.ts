@@ -14,9 +14,9 @@ import * as train from "./train.ts";
 import * as trainStep from "./train-step.ts";
 
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command("convnext")
-    .description("ConvNeXt V1/V2 image models: inference, training and the paper's roadmap, on onnxruntime")
-    .showHelpAfterError();
+  const program = new Command("convnext").description(
+    "ConvNeXt V1/V2 image models: inference, training and the paper's roadmap, on onnxruntime",
+  );
   for (const cmd of [
     info,
     run,

@@ -18,3 +18,13 @@ export function nonNegativeNumber(flag: string) {
     return n;
   };
 }
+
+/** A probability-like setting in [0, 1): label smoothing, for one. */
+export function fractionBelowOne(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n >= 1)
+      throw new InvalidArgumentError(`${flag} must be a number in [0, 1), got '${v}'`);
+    return n;
+  };
+}

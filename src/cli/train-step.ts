@@ -4,18 +4,22 @@
  */
 import type { Command } from "commander";
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
+import { checkParams } from "../checkpoint/validate.ts";
+import { checkInputDims } from "../models/config.ts";
+import { paramShapes } from "../models/convnext.ts";
 import { createSession } from "../runtime/session-node.ts";
 import { float32, type Float32Tensor, type HostTensor, toFloat32 } from "../tensor/host-tensor.ts";
 import { smoothedTargets } from "../train/loss.ts";
 import { StepRunner } from "../train/step-runner.ts";
 import { convnextTrainable } from "../train/trainable.ts";
-import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { fractionBelowOne, nonNegativeNumber, positiveInt } from "./options.ts";
 import { readTensorFile, requireTensor, writeTensorFile } from "./tensor-files.ts";
 
 interface Options {
   weights: string;
   batch: string;
-  smoothing: number;
+  /** Undefined when not given (0 for hard labels). */
+  smoothing?: number;
   softTargets?: string;
   lr: number;
   weightDecay: number;
@@ -37,6 +41,10 @@ function targetsFrom(
         `${opts.batch}: soft targets '${opts.softTargets}' have shape [${t.dims}], expected [${n}, ${numClasses}]`,
       );
     }
+    checkFinite(t, `${opts.batch}: soft targets '${opts.softTargets}'`);
+    // timm's SoftTargetCrossEntropy: smoothing belongs in the targets (mixup_target), not in the loss.
+    if (opts.smoothing)
+      process.stderr.write(`note: --smoothing applies to hard labels y; soft targets are used as given\n`);
     return t;
   }
   const y = requireTensor(batch, "y", opts.batch);
@@ -45,8 +53,13 @@ function targetsFrom(
   return smoothedTargets(
     Array.from(y.data as ArrayLike<number | bigint>, Number),
     numClasses,
-    opts.smoothing,
+    opts.smoothing ?? 0,
   );
+}
+
+function checkFinite(t: Float32Tensor, what: string): void {
+  const i = t.data.findIndex((v) => !Number.isFinite(v));
+  if (i >= 0) throw new Error(`${what} holds ${t.data[i]} at flat index ${i}`);
 }
 
 export function register(program: Command): void {
@@ -57,7 +70,11 @@ export function register(program: Command): void {
     )
     .requiredOption("--weights <params.safetensors>", "parameters (timm names; architecture inferred)")
     .requiredOption("--batch <batch.safetensors>", "tensors x (N,3,H,W) and y (N) or soft targets")
-    .option("--smoothing <eps>", "label smoothing for hard labels", nonNegativeNumber("--smoothing"), 0)
+    .option(
+      "--smoothing <eps>",
+      "label smoothing for hard labels (default 0)",
+      fractionBelowOne("--smoothing"),
+    )
     .option("--soft-targets <name>", "use this (N, classes) tensor of the batch file as targets")
     .option("--lr <lr>", "learning rate", nonNegativeNumber("--lr"), 1e-3)
     .option(
@@ -72,13 +89,18 @@ export function register(program: Command): void {
     .action(async (opts: Options) => {
       // Any checkpoint convention is accepted; parameters are trained and written under timm's names.
       const ckpt = await loadCheckpointFile(opts.weights);
+      // The architecture is read off a few keys; every other key and shape must then fit it.
+      checkParams(paramShapes(ckpt.config), ckpt.tensors, opts.weights);
+      if (ckpt.config.numClasses === 0)
+        throw new Error(`${opts.weights}: no classifier head (head.fc.weight): a training step needs logits`);
       const params = new Map(
         [...ckpt.tensors].map(([k, v]) => [k, float32(v.dims, Float32Array.from(v.data))]),
       );
       const config = ckpt.config;
       const batch = await readTensorFile(opts.batch);
       const x = toFloat32(requireTensor(batch, "x", opts.batch));
-      if (x.dims.length !== 4) throw new Error(`${opts.batch}: x must be (N, C, H, W), got [${x.dims}]`);
+      checkInputDims(config, x.dims, `${opts.batch}: x`);
+      checkFinite(x, `${opts.batch}: x`);
       const targets = targetsFrom(batch, opts, config.numClasses, x.dims[0]);
       const runner = await StepRunner.create(
         convnextTrainable(config),

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { loadCheckpointFile, saveSafetensors } from "../checkpoint/load-node.ts";
-import { type ConvNeXtConfig, DEFAULT_CONFIG, makeConfig } from "../models/config.ts";
+import { type ConvNeXtConfig, DEFAULT_CONFIG, makeConfig, totalStride } from "../models/config.ts";
 import { buildConvNeXt, paramShapes } from "../models/convnext.ts";
 import { countMacs, countParams } from "../models/count.ts";
 import { initParams } from "../models/init.ts";
@@ -310,7 +310,7 @@ async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
   const batch = opts.batch ?? preset.batch;
   const resolution =
     opts.resolution ?? (data.smallImageSize !== null ? Math.ceil(data.smallImageSize / 32) * 32 : 224);
-  const stride = config.patchSize * 2 ** (config.dims.length - 1);
+  const stride = totalStride(config);
   if (resolution < stride || resolution % stride !== 0)
     throw new Error(`--resolution ${resolution} must be a multiple of the model's total stride ${stride}`);
   if (preset.mixup && batch % 2 !== 0) throw new Error(`mixup needs an even --batch, got ${batch}`);

@@ -56,3 +56,17 @@ export function makeConfig(
   }
   return cfg;
 }
+
+/** The model's total downsampling: stem patch × 2 per later stage; inputs must be at least this large. */
+export function totalStride(cfg: ConvNeXtConfig): number {
+  return cfg.patchSize * 2 ** (cfg.dims.length - 1);
+}
+
+/** Throws a one-line error when `dims` is not an (N, inChans, H, W) input of at least the total stride. */
+export function checkInputDims(cfg: ConvNeXtConfig, dims: readonly number[], what = "input"): void {
+  if (dims.length !== 4 || dims[1] !== cfg.inChans)
+    throw new Error(`${what} must be (N, ${cfg.inChans}, H, W), got [${dims.join(", ")}]`);
+  const min = totalStride(cfg);
+  if (dims[2] < min || dims[3] < min)
+    throw new Error(`${what} ${dims[2]}x${dims[3]} is smaller than the model's total stride ${min}`);
+}

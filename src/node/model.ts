@@ -5,7 +5,7 @@
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
 import { checkParams } from "../checkpoint/validate.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
-import type { ConvNeXtConfig } from "../models/config.ts";
+import { type ConvNeXtConfig, checkInputDims } from "../models/config.ts";
 import { buildConvNeXt, type FeatureName, paramShapes } from "../models/convnext.ts";
 import { modelConfig } from "../models/variants.ts";
 import type { Session } from "../runtime/session.ts";
@@ -65,13 +65,7 @@ export class ConvNeXtModel {
     x: HostTensor,
     outputs: readonly FeatureName[] = ["logits"],
   ): Promise<Record<string, HostTensor>> {
-    if (x.dims.length !== 4 || x.dims[1] !== this.config.inChans) {
-      throw new Error(`input must be (N, ${this.config.inChans}, H, W), got [${x.dims.join(", ")}]`);
-    }
-    const minSize = this.config.patchSize * 2 ** (this.config.dims.length - 1);
-    if (x.dims[2] < minSize || x.dims[3] < minSize) {
-      throw new Error(`input ${x.dims[2]}x${x.dims[3]} is smaller than the model's total stride ${minSize}`);
-    }
+    checkInputDims(this.config, x.dims);
     return (await this.session(outputs)).run({ x });
   }
 
