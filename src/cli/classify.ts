@@ -36,7 +36,7 @@ export function addModelOptions(cmd: Command): Command {
     .option("--weights <file>", "checkpoint: .safetensors, .pth or an HF folder (any naming convention)")
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 8)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
-    .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not)")
+    .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not, except for TIFF)")
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--offline", "never use the network (pretrained weights must be cached)");
 }

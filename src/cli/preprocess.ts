@@ -25,7 +25,7 @@ export function register(program: Command): void {
       "checkpoint whose preprocessing to use (its metadata, else --model's, else timm's)",
     )
     .requiredOption("--output <file.safetensors>", "output file")
-    .option("--exif-rotate", "apply the EXIF orientation first (PIL and timm do not)")
+    .option("--exif-rotate", "apply the EXIF orientation first (PIL and timm do not, except for TIFF)")
     .action(
       async (
         image: string,

@@ -3,7 +3,8 @@
  * `Image.open(f).convert('RGB')` gives (what timm and torchvision feed their models):
  * - ICC profiles are ignored (`ignoreIcc`): PIL uses pixel values as stored, sharp would otherwise convert to
  *   sRGB through the embedded profile (up to 55 levels of difference on rocket.jpg).
- * - EXIF orientation is not applied unless asked (`exifRotate`), as PIL does not apply it on open.
+ * - EXIF orientation is not applied unless asked (`exifRotate`), as PIL does not apply it on open — except in
+ *   TIFF, whose Orientation tag PIL applies while loading (TiffImagePlugin `load_end`), so we do too.
  * - Grey → R=G=B; palette → its colours; alpha (and palette transparency) is dropped, not composited.
  * - 16-bit samples follow PIL's modes: 16-bit grey opens as 'I;16' and convert('RGB') SATURATES it
  *   (min(v, 255), Convert.c `I16_RGB`); 16-bit RGB(A) and grey+alpha keep the high byte (v >> 8).
@@ -20,7 +21,7 @@ import type { RgbImage } from "./rgb-image.ts";
 export const DEFAULT_MAX_PIXELS = 89_478_485;
 
 export interface DecodeOptions {
-  /** Apply the EXIF orientation (PIL's `ImageOps.exif_transpose`). Default false, as PIL on open. */
+  /** Apply the EXIF orientation (PIL's `ImageOps.exif_transpose`). Default false, as PIL on open (TIFF: always). */
   exifRotate?: boolean;
   /** Refuse images with more pixels than this (checked from the header). Default DEFAULT_MAX_PIXELS. */
   maxPixels?: number;
@@ -104,7 +105,8 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
 
   // sharp's own limit backs up the header check (0/false there would mean "no limit").
   const limitInputPixels = Number.isFinite(maxPixels) && maxPixels >= 1 ? Math.floor(maxPixels) : false;
-  const image = sharp(bytes, { ...base, limitInputPixels, autoOrient: opts.exifRotate ?? false });
+  const autoOrient = (opts.exifRotate ?? false) || meta.format === "tiff";
+  const image = sharp(bytes, { ...base, limitInputPixels, autoOrient });
   try {
     let data: Uint8Array;
     let info: OutputInfo;

@@ -166,6 +166,19 @@ test("EXIF orientation is ignored by default and applied with exifRotate", async
   assert.deepEqual(Array.from(rotated.data.subarray(0, 3)), Array.from(rgb.subarray(6 * 3, 6 * 3 + 3)));
 });
 
+test("a TIFF's Orientation tag is applied on decode, as PIL applies it while loading", async () => {
+  const rgb = Uint8Array.from({ length: 6 * 2 * 3 }, (_, i) => i);
+  const tiff = await sharp(rgb, { raw: { width: 6, height: 2, channels: 3 } })
+    .tiff({ compression: "lzw" })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
+  for (const exifRotate of [false, true]) {
+    const img = await decodeImage(tiff, { exifRotate });
+    assert.deepEqual([img.width, img.height], [2, 6], `exifRotate ${exifRotate}`);
+    assert.deepEqual(Array.from(img.data.subarray(0, 3)), Array.from(rgb.subarray(6 * 3, 6 * 3 + 3)));
+  }
+});
+
 /** A PNG written chunk by chunk: IHDR(width, height, bit depth, colour type), then `idat` as is. */
 function handMadePng(
   width: number,
