@@ -57,7 +57,7 @@ export async function benchAdamwPlacement(repeats = 7): Promise<string[]> {
     const params = new Map([...shapes].map(([k, d]) => [k, rand(d)]));
     const grads = new Map([...shapes].map(([k, d]) => [k, rand(d).data]));
     const host = new AdamW([...params].map(([k, p]) => ({ name: k, data: p.data, dims: p.dims })));
-    const session = await createSession(toOnnxBytes(adamwGraph(shapes)), { threads: 2 });
+    const session = await createSession(toOnnxBytes(adamwGraph(shapes)), { threads: 2, spinning: false });
     const feeds: Record<string, HostTensor> = {};
     for (const [k, shape] of shapes) {
       const d = [numel(shape)];

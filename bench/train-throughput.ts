@@ -2,7 +2,8 @@
  * Training throughput (forward + backward + AdamW, one onnxruntime run per step plus the host update):
  * convnext_atto at 128² batch 32 and convnext_tiny at 224² batch 16 on 2 threads.
  * Reference on this machine (PyTorch 2.13 CPU, 2 threads): about 45 and 1.7 img/s.
- * Two ways to spend the 2 threads, timed interleaved: one 2-thread session, and data parallelism (two
+ * Two ways to spend the 2 threads, timed interleaved: one 2-thread session (no spin-waiting: spinning pool
+ * threads measured 2× slower host AdamW after each run, atto 982 vs 914 ms per step), and data parallelism (two
  * single-thread sessions on worker threads, each taking half of every batch; `convnext train --replicas 2`).
  * The baseline, timed in the same rotation, is one session on the plain graph: every conv an ONNX Conv, without
  * the training-graph rewrites (small depthwise convs as MatMuls, patchify convs as Gemms).
@@ -63,12 +64,14 @@ export async function benchTraining(repeats = 5, only?: string): Promise<string[
     if (only && c.model !== only) continue;
     const cfg = c.config();
     const rng = new Rng(1);
+    // As `convnext train` runs it: without spin-waiting, which would slow the host AdamW that follows each run.
+    const session = (b: Uint8Array) => createSession(b, { threads: 2, spinning: false });
     const shape: [number, number, number, number] = [c.batch, cfg.inChans, c.resolution, c.resolution];
     const plainGraph = await StepRunner.create(
       convnextTrainable(cfg),
       initParams(cfg, () => rng.normal()),
       shape,
-      (b) => createSession(b, { threads: 2 }),
+      session,
       {},
       { denseDepthwiseMaxPixelsPerTap: 0, patchifyAsGemm: false },
     );
@@ -76,7 +79,7 @@ export async function benchTraining(repeats = 5, only?: string): Promise<string[
       convnextTrainable(cfg),
       initParams(cfg, () => rng.normal()),
       shape,
-      (b) => createSession(b, { threads: 2 }),
+      session,
     );
     const replicas = await StepRunner.create(
       convnextTrainable(cfg),
