@@ -4,7 +4,8 @@
  * - ICC profiles are ignored (`ignoreIcc`): PIL uses pixel values as stored, sharp would otherwise convert to
  *   sRGB through the embedded profile (up to 55 levels of difference on rocket.jpg).
  * - EXIF orientation is not applied unless asked (`exifRotate`), as PIL does not apply it on open — except in
- *   TIFF, whose Orientation tag PIL applies while loading (TiffImagePlugin `load_end`), so we do too.
+ *   TIFF, whose Orientation tag PIL applies while loading (TiffImagePlugin `load_end`), so we do too. Like
+ *   PIL's `getexif()`, an XMP packet's `tiff:Orientation` counts when the EXIF has no orientation.
  * - Grey → R=G=B; palette → its colours; alpha (and palette transparency) is dropped, not composited.
  * - 16-bit samples follow PIL's modes: 16-bit grey opens as 'I;16' and convert('RGB') SATURATES it
  *   (min(v, 255), Convert.c `I16_RGB`); 16-bit RGB(A) and grey+alpha keep the high byte (v >> 8).
@@ -14,7 +15,7 @@
  * expands it to RGBA with alpha 0).
  */
 import { readFile } from "node:fs/promises";
-import sharp, { type Metadata, type OutputInfo } from "sharp";
+import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import type { RgbImage } from "./rgb-image.ts";
 
 /** PIL's `Image.MAX_IMAGE_PIXELS` (PIL warns above it and refuses above twice as many; we refuse above it). */
@@ -106,7 +107,9 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
   // sharp's own limit backs up the header check (0/false there would mean "no limit").
   const limitInputPixels = Number.isFinite(maxPixels) && maxPixels >= 1 ? Math.floor(maxPixels) : false;
   const autoOrient = (opts.exifRotate ?? false) || meta.format === "tiff";
-  const image = sharp(bytes, { ...base, limitInputPixels, autoOrient });
+  let image = sharp(bytes, { ...base, limitInputPixels, autoOrient });
+  // libvips orients by EXIF only; PIL's exif_transpose also reads the XMP packet.
+  if (opts.exifRotate && meta.orientation === undefined) image = orient(image, xmpOrientation(meta.xmp));
   try {
     let data: Uint8Array;
     let info: OutputInfo;
@@ -141,5 +144,36 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
     return { data, width: info.width, height: info.height };
   } catch (err) {
     throw new Error(`${name}: corrupt or truncated image (${oneLine((err as Error).message)})`);
+  }
+}
+
+/** `tiff:Orientation` of an XMP packet, matched as PIL's `Image.getexif()` does (attribute or element form). */
+export function xmpOrientation(xmp: Buffer | undefined): number | undefined {
+  const match = xmp && /tiff:Orientation(="|>)([0-9])/.exec(xmp.toString("latin1"));
+  return match ? Number(match[2]) : undefined;
+}
+
+/**
+ * The pipeline with EXIF orientation `o` undone (PIL's transpose methods). sharp mirrors before it rotates,
+ * whatever the call order: transpose (5) = mirror, then rotate 270°; transverse (7) = mirror, then rotate 90°.
+ */
+function orient(image: Sharp, o: number | undefined): Sharp {
+  switch (o) {
+    case 2:
+      return image.flop();
+    case 3:
+      return image.rotate(180);
+    case 4:
+      return image.flip();
+    case 5:
+      return image.flop().rotate(270);
+    case 6:
+      return image.rotate(90);
+    case 7:
+      return image.flop().rotate(90);
+    case 8:
+      return image.rotate(270);
+    default:
+      return image;
   }
 }

@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
-import { cmykToRgb, DEFAULT_MAX_PIXELS, decodeImage } from "../../src/preprocess/decode-node.ts";
+import {
+  cmykToRgb,
+  DEFAULT_MAX_PIXELS,
+  decodeImage,
+  xmpOrientation,
+} from "../../src/preprocess/decode-node.ts";
 import { fixture } from "../fixtures.ts";
 import { compare, expectedU8, manifest } from "./expected.ts";
 
@@ -177,6 +182,25 @@ test("a TIFF's Orientation tag is applied on decode, as PIL applies it while loa
     assert.deepEqual([img.width, img.height], [2, 6], `exifRotate ${exifRotate}`);
     assert.deepEqual(Array.from(img.data.subarray(0, 3)), Array.from(rgb.subarray(6 * 3, 6 * 3 + 3)));
   }
+});
+
+test("with exifRotate, an XMP tiff:Orientation counts when the EXIF has none, as in PIL's getexif()", async () => {
+  const rgb = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => (i * 7) % 256);
+  const raw = { raw: { width: 5, height: 3, channels: 3 as const } };
+  const xmp = (o: number) =>
+    `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="${o}"/></rdf:RDF></x:xmpmeta>`;
+  for (let o = 2; o <= 8; o++) {
+    const viaXmp = await sharp(rgb, raw).png().withXmp(xmp(o)).toBuffer();
+    const viaExif = await sharp(rgb, raw).png().withMetadata({ orientation: o }).toBuffer();
+    assert.deepEqual(
+      await decodeImage(viaXmp, { exifRotate: true }),
+      await decodeImage(viaExif, { exifRotate: true }),
+      `orientation ${o}`,
+    );
+    assert.deepEqual((await decodeImage(viaXmp)).data, rgb, `orientation ${o} is ignored without exifRotate`);
+  }
+  assert.equal(xmpOrientation(Buffer.from("<tiff:Orientation>3</tiff:Orientation>")), 3);
+  assert.equal(xmpOrientation(Buffer.from("<x:xmpmeta/>")), undefined);
 });
 
 /** A PNG written chunk by chunk: IHDR(width, height, bit depth, colour type), then `idat` as is. */
