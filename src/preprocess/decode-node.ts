@@ -11,11 +11,11 @@
  *   (min(v, 255), Convert.c `I16_RGB`); 16-bit RGB(A) and grey+alpha keep the high byte (v >> 8).
  * - CMYK follows PIL's naive `cmyk2rgb` (no colour management), see `cmykToRgb`.
  * - The pixel limit is checked on the header before any pixel is decoded.
- * Known gap: a GIF's transparent index decodes to the palette colour in PIL but to black here (libvips
- * expands it to RGBA with alpha 0).
+ * - A GIF's transparent index takes its palette colour, as in PIL (libvips would give it alpha 0 and black).
  */
 import { readFile } from "node:fs/promises";
 import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
+import { gifTransparentColour } from "./gif-transparent-colour.ts";
 import type { RgbImage } from "./rgb-image.ts";
 
 /** PIL's `Image.MAX_IMAGE_PIXELS` (PIL warns above it and refuses above twice as many; we refuse above it). */
@@ -113,6 +113,7 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
   try {
     let data: Uint8Array;
     let info: OutputInfo;
+    let transparentColour: [number, number, number] | undefined;
     if (meta.space === "cmyk") {
       // Keep the stored CMYK (libvips would colour-manage it) and convert as PIL does.
       const r = await image
@@ -135,6 +136,10 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
       // PIL opens 16-bit grey+alpha as RGBA (high bytes); only plain 16-bit grey becomes the saturating 'I;16'.
       data = sixteenBitToRgb(samples, grey ? 1 : 3, meta.channels === 1);
       info = r.info;
+    } else if (meta.format === "gif" && meta.hasAlpha && (transparentColour = gifTransparentColour(bytes))) {
+      const r = await image.toColourspace("srgb").ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      data = paintTransparent(r.data, transparentColour);
+      info = { ...r.info, channels: 3 };
     } else {
       const r = await image.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
       if (r.info.channels !== 3) throw new Error(`decoded to ${r.info.channels} channels, expected 3`);
@@ -176,4 +181,15 @@ function orient(image: Sharp, o: number | undefined): Sharp {
     default:
       return image;
   }
+}
+
+/** RGBA → RGB, with the fully transparent pixels (a GIF's transparent index) given `colour`. */
+function paintTransparent(rgba: Uint8Array, colour: [number, number, number]): Uint8Array {
+  const n = rgba.length / 4;
+  const rgb = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const transparent = rgba[4 * i + 3] === 0;
+    for (let c = 0; c < 3; c++) rgb[3 * i + c] = transparent ? colour[c] : rgba[4 * i + c];
+  }
+  return rgb;
 }
