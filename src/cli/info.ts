@@ -2,12 +2,12 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
-import type { ConvNeXtConfig } from "../models/config.ts";
+import { type ConvNeXtConfig, totalStride } from "../models/config.ts";
 import { buildConvNeXt, paramShapes } from "../models/convnext.ts";
 import { countMacs, countParams } from "../models/count.ts";
 import { modelConfig } from "../models/variants.ts";
 import { resolvePretrained } from "../pretrained/registry.ts";
-import { positiveInt } from "./options.ts";
+import { nonNegativeInt, positiveInt } from "./options.ts";
 
 export interface ModelInfo {
   model: string;
@@ -19,6 +19,8 @@ export interface ModelInfo {
 }
 
 export function modelInfo(name: string, cfg: ConvNeXtConfig, resolution: number): ModelInfo {
+  if (resolution < totalStride(cfg))
+    throw new Error(`resolution ${resolution} is smaller than the model's total stride ${totalStride(cfg)}`);
   const names = ["stem", "stage0", "stage1", "stage2", "stage3"] as const;
   const g = buildConvNeXt(cfg, {
     inputShape: [1, cfg.inChans, resolution, resolution],
@@ -52,8 +54,8 @@ export function register(program: Command): void {
     .option("--resolution <n>", "input resolution", positiveInt("--resolution"), 224)
     .option(
       "--num-classes <n>",
-      "classifier size (default 1000, or the checkpoint's)",
-      positiveInt("--num-classes"),
+      "classifier size; 0: no classifier (default 1000, or the pretrained weights' or checkpoint's)",
+      nonNegativeInt("--num-classes"),
     )
     .option("--json", "print JSON")
     .action(async (model: string, opts: { resolution: number; numClasses?: number; json?: boolean }) => {

@@ -10,6 +10,15 @@ export function positiveInt(flag: string) {
   };
 }
 
+export function nonNegativeInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got '${v}'`);
+    return n;
+  };
+}
+
 export function nonNegativeNumber(flag: string) {
   return (v: string): number => {
     const n = Number(v);

@@ -35,6 +35,18 @@ test("info --json gives exact params and integer MACs", () => {
   assert.equal(r384.macs, 13_092_317_184);
 });
 
+test("info: --num-classes 0 counts the model without its classifier; a resolution below the stride is refused", () => {
+  const headless = JSON.parse(convnext("info", "convnext_tiny", "--json", "--num-classes", "0").stdout);
+  // 28,589,128 less head.fc (768 × 1000 + 1000); the MACs lose the classifier's 768,000.
+  assert.equal(headless.params, 27_820_128);
+  assert.equal(headless.macs, 4_455_531_264 - 768_000);
+  for (const model of ["convnext_atto", "convnextv2_atto"]) {
+    const r = convnext("info", model, "--json", "--resolution", "31");
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trim(), "convnext: resolution 31 is smaller than the model's total stride 32");
+  }
+});
+
 test("run writes every output of an official .pth checkpoint within tolerance", () => {
   const out = join(tmp, "out.safetensors");
   const input = fixture("models", "v1-small", "expected.safetensors");
