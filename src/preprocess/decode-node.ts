@@ -113,7 +113,8 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
   try {
     let data: Uint8Array;
     let info: OutputInfo;
-    let transparentColour: [number, number, number] | undefined;
+    const transparentColour =
+      meta.format === "gif" && meta.hasAlpha ? gifTransparentColour(bytes) : undefined;
     if (meta.space === "cmyk") {
       // Keep the stored CMYK (libvips would colour-manage it) and convert as PIL does.
       const r = await image
@@ -136,7 +137,7 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
       // PIL opens 16-bit grey+alpha as RGBA (high bytes); only plain 16-bit grey becomes the saturating 'I;16'.
       data = sixteenBitToRgb(samples, grey ? 1 : 3, meta.channels === 1);
       info = r.info;
-    } else if (meta.format === "gif" && meta.hasAlpha && (transparentColour = gifTransparentColour(bytes))) {
+    } else if (transparentColour) {
       const r = await image.toColourspace("srgb").ensureAlpha().raw().toBuffer({ resolveWithObject: true });
       data = paintTransparent(r.data, transparentColour);
       info = { ...r.info, channels: 3 };
