@@ -1,39 +1,28 @@
 /** Option parsers shared by the subcommands: each rejects bad values with a message naming the flag. */
 import { InvalidArgumentError } from "commander";
 
-export function positiveInt(flag: string) {
+/** A parser for a number option that `valid` accepts; `what` completes "<flag> must be …". */
+function numberParser(flag: string, valid: (n: number) => boolean, what: string) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${v}'`);
+    const n = v.trim() === "" ? Number.NaN : Number(v);
+    if (!valid(n)) throw new InvalidArgumentError(`${flag} must be ${what}, got '${v}'`);
     return n;
   };
+}
+
+export function positiveInt(flag: string) {
+  return numberParser(flag, (n) => Number.isInteger(n) && n > 0, "a positive integer");
 }
 
 export function nonNegativeInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got '${v}'`);
-    return n;
-  };
+  return numberParser(flag, (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0");
 }
 
 export function nonNegativeNumber(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError(`${flag} must be a number ≥ 0, got '${v}'`);
-    return n;
-  };
+  return numberParser(flag, (n) => Number.isFinite(n) && n >= 0, "a number ≥ 0");
 }
 
 /** A probability-like setting in [0, 1): label smoothing, for one. */
 export function fractionBelowOne(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || n >= 1)
-      throw new InvalidArgumentError(`${flag} must be a number in [0, 1), got '${v}'`);
-    return n;
-  };
+  return numberParser(flag, (n) => Number.isFinite(n) && n >= 0 && n < 1, "a number in [0, 1)");
 }
