@@ -155,7 +155,7 @@ export async function openModel(opts: ModelSourceOptions = {}): Promise<ModelSou
     source: ckpt.source,
   });
   return {
-    model: new ConvNeXtModel(config, ckpt.tensors, opts.threads),
+    model: new ConvNeXtModel(config, ckpt.tensors, opts.threads, ckpt.source),
     preprocess: choosePreprocess(opts, entry, ckpt.metadata, config.inChans, ckpt.source),
     labels,
     entry,

@@ -22,12 +22,14 @@ export interface LoadOptions {
 export class ConvNeXtModel {
   private readonly sessions = new Map<string, Promise<Session>>();
 
+  /** `source` names the weights in errors (their file, when they came from one). */
   constructor(
     readonly config: ConvNeXtConfig,
     readonly weights: Map<string, HostTensor>,
     readonly threads?: number,
+    source = "weights",
   ) {
-    checkParams(paramShapes(config), weights, "weights");
+    checkParams(paramShapes(config), weights, source);
   }
 
   /** Loads any supported checkpoint (safetensors, .pth, HF folder; official/timm/torchvision/HF names). */
@@ -42,7 +44,7 @@ export class ConvNeXtModel {
       checkParams(paramShapes(named), ckpt.tensors, ckpt.source);
       config = named;
     }
-    return new ConvNeXtModel(config, ckpt.tensors, opts.threads);
+    return new ConvNeXtModel(config, ckpt.tensors, opts.threads, ckpt.source);
   }
 
   /** The inference graph with weights baked in, as ONNX bytes (any ONNX engine can run it). */

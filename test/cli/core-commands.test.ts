@@ -254,3 +254,25 @@ test("train-step refuses weights that do not fit their architecture and unusable
     assert.ok(!existsSync(out), "nothing written");
   }
 });
+
+test("run names the weights file whose keys do not fit the architecture read off it, in one line", async () => {
+  const params = readTensors(fixture("grad", "params_init.safetensors"));
+  const weights = join(tmp, "run-extra-key.safetensors");
+  await saveSafetensors(weights, new Map([...params, ["foo.weight", float32([3])]]));
+  const out = join(tmp, "run-refused.safetensors");
+  const r = convnext(
+    "run",
+    "--weights",
+    weights,
+    "--input",
+    fixture("grad", "batch.safetensors"),
+    "--output",
+    out,
+  );
+  assert.notEqual(r.code, 0);
+  assert.equal(
+    r.stderr.trim(),
+    `convnext: ${weights}: checkpoint does not fit the model (1 unexpected): unexpected foo.weight [3]`,
+  );
+  assert.ok(!existsSync(out));
+});
