@@ -41,9 +41,23 @@ export function downloadProgress(name: string): DownloadProgress {
   };
 }
 
+type FilesProgress = (file: string, received: number, total: number | undefined) => void;
+
+/** Runs `fetch` with a bar per downloaded file, removed when it ends (however it ends). */
+export async function withFilesDownloadProgress<T>(
+  fetch: (onProgress: FilesProgress) => Promise<T>,
+): Promise<T> {
+  const progress = filesDownloadProgress();
+  try {
+    return await fetch(progress.onProgress);
+  } finally {
+    progress.stop();
+  }
+}
+
 /** Progress of downloading several files one after another, each with its own bar. */
-export function filesDownloadProgress(): {
-  onProgress(file: string, received: number, total: number | undefined): void;
+function filesDownloadProgress(): {
+  onProgress: FilesProgress;
   stop(): void;
 } {
   let current: { file: string; progress: DownloadProgress } | undefined;

@@ -17,7 +17,7 @@ import type { PreprocessConfig } from "../preprocess/transform.ts";
 import { loadLabels } from "../pretrained/labels-node.ts";
 import type { LabelSet } from "../pretrained/registry.ts";
 import { type EvalData, openEvalData } from "../train/datasets-node.ts";
-import { downloadProgress, filesDownloadProgress } from "./download-progress.ts";
+import { downloadProgress, withFilesDownloadProgress } from "./download-progress.ts";
 import { positiveInt } from "./options.ts";
 
 interface EvalOptions {
@@ -147,12 +147,9 @@ function progressBar(total: number): cliProgress.SingleBar | undefined {
 
 /** The evaluation set, with a bar while Fashion-MNIST downloads. */
 async function openDataWithProgress(data: string, offline?: boolean): Promise<EvalData> {
-  const progress = filesDownloadProgress();
-  try {
-    return await openEvalData(data, { onProgress: progress.onProgress, offline: offline ? true : undefined });
-  } finally {
-    progress.stop();
-  }
+  return withFilesDownloadProgress((onProgress) =>
+    openEvalData(data, { onProgress, offline: offline ? true : undefined }),
+  );
 }
 
 async function evaluate(opts: EvalOptions): Promise<void> {

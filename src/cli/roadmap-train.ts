@@ -32,7 +32,7 @@ import { type ChartRow, figureLabel, roadmapChartHtml, roadmapChartSvg } from ".
 import { roadmapEvaluator } from "../train/roadmap-evaluate.ts";
 import { roadmapTrainable, scaleRoadmapConfig } from "../train/roadmap-trainable.ts";
 import { type TrainConfig, Trainer } from "../train/trainer.ts";
-import { filesDownloadProgress } from "./download-progress.ts";
+import { withFilesDownloadProgress } from "./download-progress.ts";
 
 export const ROADMAP_DATASETS = ["fashion-mnist"] as const;
 
@@ -269,9 +269,7 @@ export async function trainRoadmap(
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });
 
-  const progress = filesDownloadProgress();
-  const dir =
-    opts.data ?? (await fashionMnistDir({ onProgress: progress.onProgress }).finally(() => progress.stop()));
+  const dir = opts.data ?? (await withFilesDownloadProgress((onProgress) => fashionMnistDir({ onProgress })));
   const train = fashionMnistAt(loadFashionMnist("train", dir), opts.resolution, opts.limit);
   const test = fashionMnistAt(loadFashionMnist("test", dir), opts.resolution, opts.limit);
   const tf = transforms(opts.resolution, train.width);

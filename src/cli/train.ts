@@ -27,7 +27,7 @@ import type { SampleTransform } from "../train/augment/sample-transform.ts";
 import { loadTrainCheckpoint, saveTrainCheckpoint } from "../train/checkpoint-node.ts";
 import { BatchLoader } from "../train/data/loader-node.ts";
 import { openTrainingData, type TrainingData } from "../train/datasets-node.ts";
-import { filesDownloadProgress } from "./download-progress.ts";
+import { withFilesDownloadProgress } from "./download-progress.ts";
 import { type EvalResult, Evaluator } from "../train/evaluate.ts";
 import {
   getPreset,
@@ -288,12 +288,9 @@ async function openDataWithProgress(
   data: string,
   opts: { valSplit: number; seed: number },
 ): Promise<TrainingData> {
-  const progress = filesDownloadProgress();
-  try {
-    return await openTrainingData(data, { ...opts, fetch: { onProgress: progress.onProgress } });
-  } finally {
-    progress.stop();
-  }
+  return withFilesDownloadProgress((onProgress) =>
+    openTrainingData(data, { ...opts, fetch: { onProgress } }),
+  );
 }
 
 async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
