@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// The `convnext` command: runs the TypeScript sources through tsx's loader.
-import { register } from "tsx/esm/api";
+// The `convnext` command: the compiled CLI in dist/ (`npm run build`; `npm ci` and `npm pack` build it).
+import { main } from "../dist/cli/main.js";
 
-register();
-const { main } = await import("../src/cli/main.ts");
 await main(process.argv);
