@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { benchAdamwPlacement } from "./adamw-placement.ts";
 import { benchClassify } from "./classify.ts";
 import { benchDepthwiseGrad } from "./depthwise-grad.ts";
+import { benchExportPrecision } from "./export-precision.ts";
 import { benchInference } from "./inference.ts";
 import { benchTraining } from "./train-throughput.ts";
 
@@ -13,6 +14,7 @@ const sections: Record<string, () => Promise<string[]>> = {
   "adamw-placement": () => benchAdamwPlacement(),
   "depthwise-grad": () => benchDepthwiseGrad(),
   classify: () => benchClassify(fixtures),
+  "export-precision": () => benchExportPrecision(fixtures),
 };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(sections)) {

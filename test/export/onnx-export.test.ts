@@ -17,7 +17,9 @@ import { readOnnxSummary } from "../../src/graph/onnx-read.ts";
 import { FEATURE_OUTPUTS } from "../../src/models/convnext.ts";
 import { packageVersion } from "../../src/node/package-version.ts";
 import { decodeImage } from "../../src/preprocess/decode-node.ts";
+import { createSession } from "../../src/runtime/session-node.ts";
 import { fixture, REPO_ROOT } from "../fixtures.ts";
+import { maxAbs, maxAbsDiff, readTensors } from "../helpers.ts";
 import { onnxRuleViolations } from "./onnx-rules.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "convnext-export-"));
@@ -94,4 +96,31 @@ test("a classifier opened from the exported .onnx alone gives the checkpoint's t
     );
     for (const [k, p] of top.entries()) assert.ok(Math.abs(p.prob - expected[i].top[k].prob) < 1e-5);
   });
+});
+
+test("--precision fp16 halves the file, keeps float32 inputs and outputs, logits within 1e-3 of their scale", async () => {
+  const dir = fixture("models", "v1-atto");
+  const source = await openExportSource(join(dir, "timm.safetensors"));
+  const expected = readTensors(join(dir, "expected.safetensors"));
+  const fp32 = exportOnnx(source);
+  const fp16 = exportOnnx(source, { precision: "fp16" });
+  assert.deepEqual(onnxRuleViolations(fp16), []);
+  assert.ok(fp16.length < 0.51 * fp32.length, `${fp16.length} bytes vs ${fp32.length}`);
+  const summary = readOnnxSummary(fp16);
+  assert.ok([...summary.inputs, ...summary.outputs].every((v) => v.elemType === 1));
+  const x = expected.get("x")!;
+  const logits = async (bytes: Uint8Array) => {
+    const session = await createSession(bytes, { threads: 1 });
+    const y = (await session.run({ x })).logits;
+    await session.release();
+    return y;
+  };
+  const [l32, l16] = [await logits(fp32), await logits(fp16)];
+  const reference = expected.get("logits")!;
+  const scale = maxAbs(reference);
+  assert.ok(maxAbsDiff(l32, reference) <= 1e-5);
+  // fp16 keeps 11 significant bits (relative rounding 4.9e-4 per weight); measured 5.3e-4 of the scale.
+  const err = maxAbsDiff(l16, reference);
+  assert.ok(err <= 1e-3 * scale, `max |Δlogit| ${err} for max |logit| ${scale}`);
+  assert.ok(err > 0, "the weights really are rounded");
 });
