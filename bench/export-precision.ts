@@ -15,18 +15,10 @@ import { modelConfig } from "../src/models/variants.ts";
 import { createSession } from "../src/runtime/session-node.ts";
 import { float32, type HostTensor, toFloat16 } from "../src/tensor/host-tensor.ts";
 import { Rng } from "../src/train/rng.ts";
-import { readTensors } from "../test/helpers.ts";
+import { maxAbs, maxAbsDiff, readTensors } from "../test/helpers.ts";
 
 const f = (v: number, digits: number) => v.toFixed(digits);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function maxAbsDiff(a: HostTensor, b: HostTensor): number {
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-}
 
 type Model = Parameters<typeof exportOnnx>[0];
 
@@ -73,7 +65,7 @@ async function compare(name: string, model: Model, x: HostTensor, repeats: numbe
     }
   }
   for (const s of sessions) await s.release();
-  const scale = Math.max(...Array.from(logits[0].data as Float32Array, Math.abs));
+  const scale = maxAbs(logits[0]);
   const t32 = median(times[0]);
   return variants
     .map((v, i) => {

@@ -5,7 +5,7 @@
  *
  * Why not fp16 arithmetic: onnxruntime's CPU provider has no float16 kernels for most of these ops on x86
  * (Conv, LayerNormalization, Erf, ...); it inserts a Cast around each such node, which measured slower than
- * float32 and adds the error of fp16 activations (see docs/export-precision.md).
+ * float32 and adds the error of fp16 activations (docs/export.md).
  * Scalars (the 0.5, 1 and √2 of GELU, epsilons) stay float32: they save nothing and 1e-6 is subnormal in fp16.
  */
 import { numel, toFloat16 } from "../tensor/host-tensor.ts";
