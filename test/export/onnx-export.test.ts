@@ -16,8 +16,8 @@ import { toOnnxBytes } from "../../src/graph/onnx.ts";
 import { readOnnxSummary } from "../../src/graph/onnx-read.ts";
 import { FEATURE_OUTPUTS } from "../../src/models/convnext.ts";
 import { packageVersion } from "../../src/node/package-version.ts";
-import { decodeImage } from "../../src/preprocess/decode-node.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
+import { convnext } from "../cli/run-cli.ts";
 import { fixture, REPO_ROOT } from "../fixtures.ts";
 import { maxAbs, maxAbsDiff, readTensors } from "../helpers.ts";
 import { onnxRuleViolations } from "./onnx-rules.ts";
@@ -75,7 +75,7 @@ test("metadata_props rebuild config, labels and preprocessing; producer is convn
   assert.throws(() => readExportMetadata(broken, "m.onnx"), /dims \(1 stages\) and depths \(2 stages\)/);
 });
 
-test("a classifier opened from the exported .onnx alone gives the checkpoint's top-5", async () => {
+test("a classifier opened from the exported .onnx alone gives the checkpoint's top-5, also in classify", async () => {
   const path = join(tmp, "bundled.onnx");
   writeFileSync(path, exportOnnx(await openExportSource(BUNDLED_MODEL_PATH)));
   const files = ["ankle-boot.png", "coat.png", "sandal.png", "shirt.png"].map((f) =>
@@ -85,17 +85,25 @@ test("a classifier opened from the exported .onnx alone gives the checkpoint's t
   const expected = await reference.classify(files, { top: 5 });
   await reference.release();
   const fromOnnx = await openOnnxClassifier(path);
-  const images = await Promise.all(files.map((f) => decodeImage(f)));
-  const got = await fromOnnx.classifyImages(images, { top: 5 });
-  await assert.rejects(fromOnnx.embedImages(images), /exported without output pre_logits \(has logits\)/);
+  const got = await fromOnnx.classify(files, { top: 5 });
+  await assert.rejects(
+    fromOnnx.embed(files),
+    /bundled\.onnx: exported without output pre_logits \(has logits\)/,
+  );
   await fromOnnx.release();
-  got.forEach((top, i) => {
+  for (const [i, r] of got.entries()) {
     assert.deepEqual(
-      top.map((p) => p.label),
+      r.top.map((p) => p.label),
       expected[i].top.map((p) => p.label),
     );
-    for (const [k, p] of top.entries()) assert.ok(Math.abs(p.prob - expected[i].top[k].prob) < 1e-5);
-  });
+    for (const [k, p] of r.top.entries()) assert.ok(Math.abs(p.prob - expected[i].top[k].prob) < 1e-5);
+  }
+
+  const cli = convnext("classify", ...files, "--weights", path, "--top", "3");
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.equal(cli.stdout, convnext("classify", ...files, "--top", "3").stdout);
+  const both = convnext("classify", files[0], "--weights", path, "--model", "convnext_atto");
+  assert.match(both.stderr, /bundled\.onnx: an exported model takes no --model\/--weights beside it/);
 });
 
 test("--precision fp16 halves the file, keeps float32 inputs and outputs, logits within 1e-3 of their scale", async () => {
