@@ -9,7 +9,9 @@ import { test } from "node:test";
 import { env, type ImageClassificationPipeline, pipeline, RawImage } from "@huggingface/transformers";
 import { ImageClassifier } from "../../src/api/classify-node.ts";
 import { BUNDLED_MODEL_PATH, openModel } from "../../src/api/model-source-node.ts";
+import { transformersJsPreprocessor } from "../../src/api/transformers-js.ts";
 import { readOnnxSummary } from "../../src/graph/onnx-read.ts";
+import { resolvePretrained } from "../../src/pretrained/registry.ts";
 import { decodeImage } from "../../src/preprocess/decode-node.ts";
 import { fixture } from "../fixtures.ts";
 import { convnext } from "../cli/run-cli.ts";
@@ -73,6 +75,37 @@ test("a 1-channel model with framed input is refused for transformers.js in one 
     /takes 1-channel \(grayscale\) input, which ConvNextImageProcessor cannot reproduce\n$/,
   );
   assert.equal(r.stderr.trim().split("\n").length, 1);
+});
+
+test("preprocessor_config.json reproduces each pretrained entry's resize, or the export is refused", () => {
+  const processor = (name: string) => {
+    const entry = resolvePretrained(name);
+    return transformersJsPreprocessor({ config: entry.preprocess, channels: 3 }, name);
+  };
+  // ConvNextImageProcessor below 384 px resizes the short side to floor(size / crop_pct), as Python's int().
+  for (const [name, target] of [
+    ["convnext_atto.d2_in1k", 256],
+    ["convnext_tiny.in12k_ft_in1k", 235],
+    ["convnext_tiny.tv_in1k", 236],
+    ["convnext_small.tv_in1k", 230],
+    ["convnext_base.tv_in1k", 232],
+  ] as const) {
+    const p = processor(name);
+    assert.equal(Math.floor(224 / (p.crop_pct as number)), target, name);
+    assert.deepEqual(p.size, { shortest_edge: 224 });
+  }
+  assert.deepEqual(
+    [
+      processor("convnext_tiny.in12k_ft_in1k_384").size,
+      processor("convnext_tiny.in12k_ft_in1k_384").crop_pct,
+    ],
+    [{ shortest_edge: 384 }, 1],
+  );
+  // From 384 px the processor squashes; timm's 'center' keeps the aspect ratio and crops.
+  assert.throws(
+    () => processor("convnext_nano.r384_in12k_ft_in1k"),
+    /^Error: convnext_nano\.r384_in12k_ft_in1k: preprocessing at 384 px is 'center' resizing to 384 then cropping, which ConvNextImageProcessor cannot reproduce$/,
+  );
 });
 
 test("pipeline('image-classification') on the exported folder gives our top-5 on already-sized images", async () => {
