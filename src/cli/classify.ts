@@ -13,6 +13,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { ImageClassifier, type StreamItem, type StreamOptions } from "../api/classify-node.ts";
 import { listImageFiles } from "../api/image-files-node.ts";
 import { licenseNotice, openModel } from "../api/model-source-node.ts";
+import { isOnnxFile, openOnnxClassifier } from "../api/onnx-classifier-node.ts";
 import { downloadProgress } from "./download-progress.ts";
 import { positiveInt } from "./options.ts";
 
@@ -43,6 +44,17 @@ export function addModelOptions(cmd: Command): Command {
 
 /** Opens the chosen model for the image commands, with a download bar and the licence notice on stderr. */
 export async function openImageModel(opts: ImageCommandOptions): Promise<ImageClassifier> {
+  // An exported .onnx carries its architecture, labels and preprocessing: nothing else to choose.
+  const onnx = [opts.weights, opts.model].find(isOnnxFile);
+  if (onnx !== undefined) {
+    if (opts.weights !== undefined && opts.model !== undefined)
+      throw new Error(`${onnx}: an exported model takes no --model/--weights beside it`);
+    return openOnnxClassifier(onnx, {
+      threads: opts.threads,
+      exifRotate: opts.exifRotate,
+      batch: opts.batch,
+    });
+  }
   const progress = downloadProgress(opts.model ?? "weights");
   try {
     const source = await openModel({
