@@ -43,6 +43,26 @@ export function readCheckpointBytes(
   opts: CheckpointBytesOptions = {},
 ): CheckpointFromBytes {
   const source = opts.source ?? "checkpoint";
+  try {
+    return readChecked(bytes, opts, source);
+  } catch (e) {
+    throw namingSource(e, source);
+  }
+}
+
+/**
+ * Every failure as one line naming the file: the readers' own errors already do; an engine error a bound did not
+ * foresee (a RangeError from an allocation, a stack overflow) is given the file's name instead of escaping bare.
+ */
+function namingSource(e: unknown, source: string): Error {
+  const message = e instanceof Error ? e.message : String(e);
+  const line = message.split("\n")[0];
+  if (e instanceof Error && !(e instanceof RangeError) && line === message && message.includes(source))
+    return e;
+  return new Error(`${source}: cannot read the checkpoint (${line})`);
+}
+
+function readChecked(bytes: Uint8Array, opts: CheckpointBytesOptions, source: string): CheckpointFromBytes {
   let tree: unknown;
   let metadata: Record<string, string> = {};
   if (isZip(bytes) || isLegacyTorchSave(bytes)) tree = readPth(bytes, source);
