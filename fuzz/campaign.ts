@@ -71,7 +71,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<TargetResult[]
       const result: TargetResult = { target: name, cases: 0, counts, peakRss: 0, findings: [] };
       const until = opts.seconds === undefined ? Infinity : Date.now() + opts.seconds * 1000;
       for (let i = 0; (opts.cases === undefined || i < opts.cases) && Date.now() < until; i++) {
-        const m = mutant(seeds, opts.seed, i, target.json);
+        const m = mutant(seeds, opts.seed, i, name);
         const dir = join(root, `${name}-${i}`);
         const path = target.write(dir, m.bytes, m.seedIndex);
         const outcome = await child.run({ target: name, path });

@@ -1,21 +1,11 @@
 /**
  * Seeded mutations of a seed file: bit flips, byte stores, truncation, splices, chunk deletion and insertion,
  * and edits of integer fields (the sizes and counts formats trust) to boundary values. JSON seeds also get
- * structural edits: a value replaced by an extreme one, deep nesting, a long list. The same seed and the same
- * inputs always give the same cases.
+ * structural edits: a value replaced by an extreme one, deep nesting, a long list; the formats with a
+ * structure get the edits in structured.ts. The same seed and the same inputs always give the same cases.
  */
-
-/** mulberry32: small, fast, and enough for picking mutations. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { rng } from "./rng.ts";
+import { structured } from "./structured.ts";
 
 export interface Mutant {
   bytes: Uint8Array;
@@ -42,7 +32,7 @@ function fieldOffset(r: () => number, length: number): number {
   return base + Math.floor(r() * near);
 }
 
-type Edit = { bytes: Uint8Array; how: string };
+import type { Edit } from "./structured.ts";
 type ByteMutation = (b: Uint8Array, r: () => number, other: Uint8Array) => Edit;
 const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)];
 
@@ -143,12 +133,16 @@ function mutateJson(b: Uint8Array, r: () => number): Edit | undefined {
 }
 
 /** The `index`-th case of a campaign over `seeds`: a deterministic function of (seed, index). */
-export function mutant(seeds: readonly Uint8Array[], seed: number, index: number, json: boolean): Mutant {
+export function mutant(seeds: readonly Uint8Array[], seed: number, index: number, target: string): Mutant {
   const r = rng(seed * 1_000_003 + index);
   const s = Math.floor(r() * seeds.length);
   const base = seeds[s];
   const other = seeds[Math.floor(r() * seeds.length)];
-  if (json && r() < 0.6) {
+  if (r() < 0.4) {
+    const m = structured(target, base, Math.floor(r() * 2 ** 32));
+    if (m) return { ...m, seedIndex: s, how: `seed ${s}: ${m.how}` };
+  }
+  if (target === "hf-config" && r() < 0.6) {
     const m = mutateJson(base, r);
     if (m) return { ...m, seedIndex: s, how: `seed ${s}: ${m.how}` };
   }

@@ -14,8 +14,6 @@ import { fixture } from "../test/fixtures.ts";
 export interface Target {
   /** Seed files, relative to the fixtures folder. */
   seeds: string[];
-  /** Seeds are JSON (structural mutations apply). */
-  json: boolean;
   /** Writes a case into `dir` and returns the path to open. */
   write(dir: string, bytes: Uint8Array, seedIndex: number): string;
   /** Opens a case the way the CLI would; throws on a bad file. */
@@ -36,7 +34,6 @@ export const TARGETS: Record<string, Target> = {
       "models/v1-small/hf/model.safetensors",
       "models/hf-eps/wrong_eps.safetensors",
     ],
-    json: false,
     write: (dir, bytes) => writeCase(dir, "weights.safetensors", bytes),
     open: openCheckpoint,
   },
@@ -46,13 +43,11 @@ export const TARGETS: Record<string, Target> = {
       "models/v1-small/torchvision.pth",
       "models/v2-small/official.pth",
     ],
-    json: false,
     write: (dir, bytes) => writeCase(dir, "weights.pth", bytes),
     open: openCheckpoint,
   },
   "hf-config": {
     seeds: HF_FOLDERS.map((f) => `${f}/config.json`),
-    json: true,
     write: (dir, bytes, seedIndex) => {
       writeCase(dir, "config.json", bytes);
       symlinkSync(fixture(HF_FOLDERS[seedIndex], "model.safetensors"), join(dir, "model.safetensors"));
@@ -69,7 +64,6 @@ export const TARGETS: Record<string, Target> = {
       "foo3x5x4indexed.png",
       "rocket.jpg",
     ].map((f) => `preprocess/images/${f}`),
-    json: false,
     // The name carries no format: the decoder must go by the content, as it does in a folder walk.
     write: (dir, bytes) => writeCase(dir, "image.png", bytes),
     open: async (path) => {

@@ -10,10 +10,12 @@ test("mutants are a function of the seed and the case number", () => {
     Uint8Array.from({ length: 300 }, (_, i) => i & 0xff),
     new TextEncoder().encode('{"a": [1, 2]}'),
   ];
-  for (let i = 0; i < 300; i++)
-    assert.deepEqual(mutant(seeds, 7, i, i % 2 === 0), mutant(seeds, 7, i, i % 2 === 0));
-  const a = mutant(seeds, 7, 3, true);
-  const others = [1, 2, 4, 5].map((i) => mutant(seeds, 7, i, true).how);
+  for (let i = 0; i < 300; i++) {
+    const target = i % 2 === 0 ? "hf-config" : "safetensors";
+    assert.deepEqual(mutant(seeds, 7, i, target), mutant(seeds, 7, i, target));
+  }
+  const a = mutant(seeds, 7, 3, "hf-config");
+  const others = [1, 2, 4, 5].map((i) => mutant(seeds, 7, i, "hf-config").how);
   assert.ok(
     others.some((how) => how !== a.how),
     "different cases mutate differently",
