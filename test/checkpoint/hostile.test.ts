@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { zipSync } from "fflate";
 import { readPth } from "../../src/checkpoint/pth.ts";
+import { readCheckpointBytes } from "../../src/checkpoint/read-bytes.ts";
 import { unpickle } from "../../src/checkpoint/pickle.ts";
 import { parseSafetensors } from "../../src/checkpoint/safetensors.ts";
 import type { HostTensor } from "../../src/tensor/host-tensor.ts";
@@ -214,5 +215,16 @@ test("a .pth handed to the safetensors reader is named as a torch.save checkpoin
   assertOneLineError(
     () => parseSafetensors(zip, "new.pth"),
     /^new\.pth: not a safetensors file: it is a zip archive/,
+  );
+});
+
+test("many tensors viewing one storage cannot pass for a model many times the file's size", () => {
+  const n = 2 ** 20;
+  const keys = Array.from({ length: 80 }, (_, i) => `stages.0.blocks.${i}.conv_dw.weight`);
+  const pickle = dictPickle(keys.map((k) => [k, tensorRef("FloatStorage", "0", n, 0, [n], [1])]));
+  const archive = pthArchive("a", pickle, { "0": new Uint8Array(4 * n) });
+  assertOneLineError(
+    () => readCheckpointBytes(archive, { source: "views.pth" }),
+    /^views\.pth: the checkpoint's tensors come to 335\.5 MB as float32, more than a 4\.2 MB file can hold/,
   );
 });
