@@ -46,7 +46,9 @@ export interface CampaignOptions extends WatchLimits {
 const ENGINE_ERRORS = new Set(["TypeError", "RangeError", "ReferenceError", "SyntaxError", "InternalError"]);
 
 function classify(outcome: Outcome, caseDir: string): { kind: Kind; detail: string } {
-  if (outcome.kind === "hang") return { kind: "hang", detail: "no answer in time" };
+  if (outcome.kind === "hang") {
+    return { kind: "hang", detail: `no answer in time, after ${outcome.cpuSeconds.toFixed(1)} s of CPU` };
+  }
   if (outcome.kind !== "done") return { kind: outcome.kind, detail: outcome.why };
   const { reply } = outcome;
   if (reply.ok) return { kind: "accepted", detail: "" };

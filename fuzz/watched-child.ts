@@ -11,7 +11,7 @@ import type { CaseReply, CaseRequest } from "./worker.ts";
 
 export type Outcome =
   | { kind: "done"; reply: CaseReply; peakRss: number }
-  | { kind: "hang"; peakRss: number }
+  | { kind: "hang"; peakRss: number; cpuSeconds: number }
   | { kind: "blow-up"; peakRss: number; why: string }
   | { kind: "crash"; peakRss: number; why: string };
 
@@ -28,6 +28,16 @@ function rssOf(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds a process has used (user + system), to tell a busy hang from a starved one on a loaded machine. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }
@@ -81,7 +91,11 @@ export class WatchedChild {
           finish({ kind: "blow-up", peakRss, why: `RSS ${Math.round(peakRss / 2 ** 20)} MB` });
         }
       }, 25);
-      const deadline = setTimeout(() => finish({ kind: "hang", peakRss }), this.limits.timeoutMs);
+      const cpuAtStart = cpuSecondsOf(child.pid!);
+      const deadline = setTimeout(
+        () => finish({ kind: "hang", peakRss, cpuSeconds: cpuSecondsOf(child.pid!) - cpuAtStart }),
+        this.limits.timeoutMs,
+      );
       child.on("message", onMessage);
       child.once("exit", onExit);
       child.send(req);
