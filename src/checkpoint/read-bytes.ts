@@ -47,7 +47,7 @@ export function readCheckpointBytes(
   try {
     return readChecked(bytes, opts, source);
   } catch (e) {
-    throw namingSource(e, source);
+    throw namingSource(e, source, opts.hfConfigSource);
   }
 }
 
@@ -55,11 +55,11 @@ export function readCheckpointBytes(
  * Every failure as one line naming the file: the readers' own errors already do; an engine error a bound did not
  * foresee (a RangeError from an allocation, a stack overflow) is given the file's name instead of escaping bare.
  */
-function namingSource(e: unknown, source: string): Error {
+function namingSource(e: unknown, source: string, configSource?: string): Error {
   const message = e instanceof Error ? e.message : String(e);
   const line = message.split("\n")[0];
-  if (e instanceof Error && !(e instanceof RangeError) && line === message && message.includes(source))
-    return e;
+  const named = message.includes(source) || (configSource !== undefined && message.includes(configSource));
+  if (e instanceof Error && !(e instanceof RangeError) && line === message && named) return e;
   return new Error(`${source}: cannot read the checkpoint (${line})`);
 }
 
