@@ -26,16 +26,16 @@ test("a fixed-seed campaign ends every case as an accepted file or a clean one-l
   const results = await runCampaign({
     targets: ["safetensors", "pth", "hf-config", "image"],
     seed: 20260,
-    cases: 12,
-    timeoutMs: 10_000,
+    cases: 10,
+    timeoutMs: 20_000,
     maxRssBytes: 1024 * 2 ** 20,
     heapMb: 512,
   });
   for (const r of results) {
-    assert.equal(r.cases, 12);
+    assert.equal(r.cases, 10);
     assert.equal(
       KINDS.reduce((n, k) => n + r.counts[k], 0),
-      12,
+      10,
     );
     assert.deepEqual(r.findings, [], `${r.target}: ${JSON.stringify(r.findings)}`);
     assert.ok(r.counts["clean error"] > 0, `${r.target}: mutants should be refused sometimes`);
