@@ -28,3 +28,21 @@ export function assertClose(name: string, actual: HostTensor, expected: HostTens
   const d = maxAbsDiff(actual, expected);
   assert.ok(d <= tol, `${name}: max |diff| ${d.toExponential(2)} > ${tol}`);
 }
+
+/** `fn` throws an Error whose message matches `pattern` and is one line. */
+export function assertOneLineError(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e: Error) => {
+    assert.match(e.message, pattern);
+    assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
+    return true;
+  });
+}
+
+/** `promise` rejects with an Error whose message matches `pattern` and is one line. */
+export async function rejectsOneLine(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (e: Error) => {
+    assert.match(e.message, pattern);
+    assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
+    return true;
+  });
+}

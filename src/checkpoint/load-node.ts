@@ -4,10 +4,12 @@
  * never leaves a half-written checkpoint under the real name).
  */
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, rm, stat } from "node:fs/promises";
+import { open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
+import { LIMITS } from "../tensor/limits.ts";
+import { readBoundedFile } from "../tensor/read-file-node.ts";
 import type { Convention } from "./conventions.ts";
 import { readCheckpointBytes } from "./read-bytes.ts";
 import { serializeSafetensors } from "./safetensors.ts";
@@ -60,21 +62,8 @@ async function locate(path: string): Promise<{ weights: string; hfConfig?: strin
 
 export async function loadCheckpointFile(path: string, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
   const { weights: source, hfConfig } = await locate(path);
-  let file: Buffer;
-  try {
-    file = await readFile(source);
-  } catch (e) {
-    throw new Error(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
-  let json: unknown;
-  if (hfConfig) {
-    try {
-      json = JSON.parse(await readFile(hfConfig, "utf8"));
-    } catch (e) {
-      throw new Error(`${hfConfig}: cannot read HF config (${(e as Error).message})`);
-    }
-  }
+  const bytes = await readBoundedFile(source, { maxBytes: LIMITS.maxCheckpointBytes, what: "checkpoint" });
+  const json = hfConfig ? await readJsonFile(hfConfig, "HF config") : undefined;
   const ckpt = readCheckpointBytes(bytes, {
     source,
     useEma: opts.useEma,
@@ -82,6 +71,16 @@ export async function loadCheckpointFile(path: string, opts: LoadOptions = {}): 
     hfConfigSource: hfConfig,
   });
   return { ...ckpt, source };
+}
+
+/** A JSON file of bounded size, parsed; one line naming the file when it is not JSON. */
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  const bytes = await readBoundedFile(path, { maxBytes: LIMITS.maxConfigBytes, what });
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`${path}: cannot read ${what} (${(e as Error).message.split("\n")[0]})`);
+  }
 }
 
 /** Writes `bytes` to `path` via a temp file in the same directory and a rename; removes the temp file on failure. */

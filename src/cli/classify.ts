@@ -14,6 +14,7 @@ import { ImageClassifier, type StreamItem, type StreamOptions } from "../api/cla
 import { listImageFiles } from "../api/image-files-node.ts";
 import { licenseNotice, openModel } from "../api/model-source-node.ts";
 import { isOnnxFile, openOnnxClassifier } from "../api/onnx-classifier-node.ts";
+import { DEFAULT_MAX_PIXELS } from "../preprocess/decode-node.ts";
 import { downloadProgress } from "./download-progress.ts";
 import { positiveInt } from "./options.ts";
 
@@ -24,6 +25,7 @@ export interface ImageCommandOptions {
   offline?: boolean;
   useEma?: boolean;
   exifRotate?: boolean;
+  maxPixels?: number;
   batch: number;
 }
 
@@ -38,6 +40,11 @@ export function addModelOptions(cmd: Command): Command {
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 8)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
     .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not, except for TIFF)")
+    .option(
+      "--max-pixels <n>",
+      `refuse images with more pixels than this (default ${DEFAULT_MAX_PIXELS}, PIL's limit)`,
+      positiveInt("--max-pixels"),
+    )
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--offline", "never use the network (pretrained weights must be cached)");
 }
@@ -67,7 +74,11 @@ export async function openImageModel(opts: ImageCommandOptions): Promise<ImageCl
     });
     const notice = licenseNotice(source.name, source.license);
     if (notice) process.stderr.write(`${notice}\n`);
-    return ImageClassifier.fromSource(source, { exifRotate: opts.exifRotate, batch: opts.batch });
+    return ImageClassifier.fromSource(source, {
+      exifRotate: opts.exifRotate,
+      maxPixels: opts.maxPixels,
+      batch: opts.batch,
+    });
   } finally {
     progress.stop();
   }

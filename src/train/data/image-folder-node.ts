@@ -4,9 +4,11 @@
  * here; decoding is a function the caller passes in, so this file does not tie training to one decoder.
  */
 
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import type { RgbImage } from "../augment/image.ts";
+import { LIMITS } from "../../tensor/limits.ts";
+import { readBoundedFile } from "../../tensor/read-file-node.ts";
 
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif"];
 
@@ -76,7 +78,7 @@ export async function loadFolderImage(
   const path = folder.files[index];
   if (path === undefined) throw new Error(`image index ${index} is outside 0..${folder.files.length - 1}`);
   try {
-    return await decode(new Uint8Array(readFileSync(path)));
+    return await decode(await readBoundedFile(path, { maxBytes: LIMITS.maxImageBytes, what: "image" }));
   } catch (err) {
     throw new Error(`cannot decode ${path}: ${(err as Error).message}`);
   }
