@@ -13,6 +13,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { ImageClassifier, type StreamItem, type StreamOptions } from "../api/classify-node.ts";
 import { listImageFiles } from "../api/image-files-node.ts";
 import { licenseNotice, openModel } from "../api/model-source-node.ts";
+import { type Precision, parsePrecision } from "../models/inference-graph.ts";
 import { downloadProgress } from "./download-progress.ts";
 import { positiveInt } from "./options.ts";
 
@@ -20,6 +21,7 @@ export interface ImageCommandOptions {
   model?: string;
   weights?: string;
   threads?: number;
+  precision: Precision;
   offline?: boolean;
   useEma?: boolean;
   exifRotate?: boolean;
@@ -36,6 +38,7 @@ export function addModelOptions(cmd: Command): Command {
     .option("--weights <file>", "checkpoint: .safetensors, .pth or an HF folder (any naming convention)")
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 8)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
     .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not, except for TIFF)")
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--offline", "never use the network (pretrained weights must be cached)");
@@ -49,6 +52,7 @@ export async function openImageModel(opts: ImageCommandOptions): Promise<ImageCl
       model: opts.model,
       weights: opts.weights,
       threads: opts.threads,
+      precision: opts.precision,
       offline: opts.offline ? true : undefined,
       useEma: opts.useEma,
       onDownloadProgress: progress.onProgress,

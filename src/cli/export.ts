@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { writeFileAtomic } from "../checkpoint/load-node.ts";
 import type { Command } from "commander";
 import { type FeatureName, FEATURE_OUTPUTS } from "../models/convnext.ts";
+import { parsePrecision } from "../models/inference-graph.ts";
 import { initParams } from "../models/init.ts";
 import { modelConfig } from "../models/variants.ts";
 import { ConvNeXtModel } from "../node/model.ts";
@@ -14,7 +15,11 @@ export function register(program: Command): void {
     .summary("write a model (name or checkpoint) as ONNX with its weights")
     .description("write the model as ONNX (opset 18) with its weights")
     .option("--weights <file|dir>", "checkpoint to bake in (default: random init, seed 0)")
-    .option("--precision <p>", "weight precision (fp32)", "fp32")
+    .option(
+      "--precision <p>",
+      "weight precision: fp32, or int8 (dynamically quantized linear layers)",
+      "fp32",
+    )
     .option("--outputs <names>", `comma-separated graph outputs from ${FEATURE_OUTPUTS.join(",")}`, "logits")
     .requiredOption("--output <model.onnx>", "output file")
     .action(
@@ -22,23 +27,25 @@ export function register(program: Command): void {
         name: string,
         opts: { weights?: string; precision: string; outputs: string; output: string },
       ) => {
-        if (opts.precision !== "fp32")
-          throw new Error(`--precision ${opts.precision} is not supported (fp32)`);
+        const precision = parsePrecision(opts.precision);
         const outputs = opts.outputs.split(",").map((s) => s.trim()) as FeatureName[];
         const bad = outputs.filter((o) => !FEATURE_OUTPUTS.includes(o));
         if (bad.length)
           throw new Error(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
         let model: ConvNeXtModel;
         if (existsSync(name)) {
-          model = await ConvNeXtModel.load(name);
+          model = await ConvNeXtModel.load(name, { precision });
         } else if (opts.weights) {
-          model = await ConvNeXtModel.load(opts.weights, { model: name });
+          model = await ConvNeXtModel.load(opts.weights, { model: name, precision });
         } else {
           const cfg = modelConfig(name);
           const rng = new Rng(0);
           model = new ConvNeXtModel(
             cfg,
             initParams(cfg, () => rng.normal()),
+            undefined,
+            undefined,
+            precision,
           );
         }
         await writeFileAtomic(opts.output, model.toOnnx(outputs));

@@ -78,7 +78,11 @@ export function toOnnxBytes(g: Graph, opts: { producer?: string; docString?: str
     irVersion: 8,
     producerName: opts.producer ?? "convnext.ts",
     docString: opts.docString ?? "",
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [
+      { domain: "", version: OPSET },
+      // onnxruntime's contrib ops (fused inference lowerings, int8), imported only when a node uses them.
+      ...(g.nodes.some((n) => n.domain === "com.microsoft") ? [{ domain: "com.microsoft", version: 1 }] : []),
+    ],
     graph,
   });
   return onnx.ModelProto.encode(model).finish();

@@ -35,6 +35,13 @@ export interface BuildOptions {
    * each block takes a per-sample mask input `drop_path.<i>` of shape [N,1,1,1] (0 or 1/keep).
    */
   training?: boolean;
+  /**
+   * Inference only: the residual stream stays channels-last (NHWC) between blocks, so each block is
+   * Transpose → depthwise Conv → Transpose → LN → MLP → Add with no transpose back to NCHW; onnxruntime folds
+   * both remaining transposes into its NCHWc reorders (ReorderInput/ReorderOutput with channels_last), so the
+   * only layout passes left are the ones the depthwise conv needs anyway. Feature outputs are still NCHW.
+   */
+  channelsLast?: boolean;
 }
 
 export interface BuiltModel {
@@ -94,6 +101,8 @@ export function paramShapes(cfg: ConvNeXtConfig): Map<string, number[]> {
 export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): BuiltModel {
   const outputs = opts.outputs ?? ["logits"];
   const training = opts.training ?? false;
+  if (training && opts.channelsLast) throw new Error("channelsLast is an inference layout");
+  const cl = opts.channelsLast ?? false;
   const g = new Graph("convnext");
   const shapes = paramShapes(cfg);
   const values = new Map<string, string>();
@@ -147,8 +156,9 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     if (scale) y = g.op("Mul", [y, P(scale)], {}, "layer_scale");
     return y;
   };
-  const emit = (name: FeatureName, t: string) => {
-    if (outputs.includes(name)) g.output(g.op("Identity", [t], {}, name));
+  /** A feature output; `t` is channels-last when `nhwcValue` (the channelsLast stream), emitted as NCHW. */
+  const emit = (name: FeatureName, t: string, nhwcValue = false) => {
+    if (outputs.includes(name)) g.output(g.op("Identity", [nhwcValue ? nchw(t) : t], {}, name));
   };
 
   // Stem: patchify conv, then LN (norm after the conv; the downsamplers put it before).
@@ -159,8 +169,9 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     { kernel_shape: [p, p], strides: [p, p] },
     "stem_conv",
   );
-  h = nchw(ln(nhwc(h), "stem.1", cfg.normEps));
-  emit("stem", h);
+  h = ln(nhwc(h), "stem.1", cfg.normEps);
+  if (!cl) h = nchw(h);
+  emit("stem", h, cl);
 
   const totalBlocks = cfg.depths.reduce((a, b) => a + b, 0);
   let blockIndex = 0;
@@ -168,20 +179,21 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     const d = cfg.dims[s];
     if (s > 0) {
       const k = `stages.${s}.downsample`;
-      h = nchw(ln(nhwc(h), `${k}.0`, cfg.normEps));
+      h = nchw(ln(cl ? h : nhwc(h), `${k}.0`, cfg.normEps));
       h = g.op(
         "Conv",
         [h, P(`${k}.1.weight`), P(`${k}.1.bias`)],
         { kernel_shape: [2, 2], strides: [2, 2] },
         "downsample",
       );
+      if (cl) h = nhwc(h);
     }
     for (let b = 0; b < cfg.depths[s]; b++, blockIndex++) {
       const k = `stages.${s}.blocks.${b}`;
       const pad = Math.floor(cfg.kernelSize / 2);
       let y = g.op(
         "Conv",
-        [h, P(`${k}.conv_dw.weight`), P(`${k}.conv_dw.bias`)],
+        [cl ? nchw(h) : h, P(`${k}.conv_dw.weight`), P(`${k}.conv_dw.bias`)],
         { kernel_shape: [cfg.kernelSize, cfg.kernelSize], pads: [pad, pad, pad, pad], group: d },
         "dwconv",
       );
@@ -198,7 +210,7 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
       if (cfg.version === 2) y = grn(g, y, P(`${k}.mlp.grn.weight`), P(`${k}.mlp.grn.bias`));
       y = linear(y, `${k}.mlp.fc2`, cfg.layerScaleInit !== null ? `${k}.gamma` : undefined);
       if (flat) y = g.op("Reshape", [y, shape4]);
-      y = nchw(y);
+      if (!cl) y = nchw(y);
       const rate = totalBlocks > 1 ? (cfg.dropPathRate * blockIndex) / (totalBlocks - 1) : 0;
       if (training && rate > 0) {
         const batch = g.shapes.get(x)?.[0] ?? "N";
@@ -208,11 +220,11 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
       }
       h = g.op("Add", [h, y], {}, "residual");
     }
-    emit(`stage${s}` as FeatureName, h);
+    emit(`stage${s}` as FeatureName, h, cl);
   }
 
   // Head: global average pool → LN → Linear.
-  const pooled = g.op("ReduceMean", [h, i64(g, [2, 3])], { keepdims: 0 }, "pool");
+  const pooled = g.op("ReduceMean", [h, i64(g, cl ? [1, 2] : [2, 3])], { keepdims: 0 }, "pool");
   const pre = ln(pooled, "head.norm", cfg.headNormEps);
   emit("pre_logits", pre);
   if (cfg.numClasses > 0) {
