@@ -1,6 +1,7 @@
 /**
  * The inference lowering: the forward graph as onnxruntime runs it fastest, from the same builder the
  * training graph uses (which stays untouched). Choices, measured on ConvNeXt-T 224² (bench/inference.ts):
+ *  - nodes no requested output needs are dropped (graph/prune.ts): onnxruntime would run them;
  *  - channels-last residual stream (BuildOptions.channelsLast): one Transpose pass per block fewer;
  *  - `precision: "int8"`: the MLP linear layers as u8 × s8 dynamic-quantized matmuls (graph/quantize-int8.ts);
  *    depthwise convs, norms, the patchify / downsample convs and the classifier stay fp32.
@@ -8,6 +9,7 @@
  * build lacks some of them, so the browser entry turns it off and gets the standard-ONNX spelling.
  */
 import type { Graph } from "../graph/graph.ts";
+import { pruneUnused } from "../graph/prune.ts";
 import { quantizeLinearInt8 } from "../graph/quantize-int8.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import type { ConvNeXtConfig } from "./config.ts";
@@ -40,6 +42,7 @@ export function inferenceGraph(
   opts: InferenceLowering = {},
 ): Graph {
   const { graph } = buildConvNeXt(cfg, { weights, outputs, channelsLast: opts.channelsLast ?? true });
+  pruneUnused(graph);
   if ((opts.precision ?? "fp32") === "int8") quantizeLinearInt8(graph, { msOps: opts.msOps ?? true });
   return graph;
 }
