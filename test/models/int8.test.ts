@@ -92,3 +92,31 @@ test("bundled Fashion-MNIST model: int8 top-1 agrees with fp32 on ≥ 99% of the
   );
   assert.ok(rate >= 0.99, `agreement ${rate}`);
 });
+
+// Real ConvNeXt-T weights (fetched once by `convnext classify --model convnext_tiny.fb_in1k`): skipped when
+// they are not in the cache, since tests never use the network.
+test("ConvNeXt-T fb_in1k on the fixture photos: int8 picks the fp32 top-1 class of every photo", async (t) => {
+  const photos = ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg"].map((f) =>
+    fixture("preprocess", "images", f),
+  );
+  const top = async (precision: "fp32" | "int8") => {
+    const source = await openModel({ model: "convnext_tiny.fb_in1k", offline: true, precision });
+    const clf = ImageClassifier.fromSource(source);
+    const result = await clf.classify(photos, { top: 1 });
+    await clf.release();
+    return result.map((r) => r.top[0]);
+  };
+  let fp32: Awaited<ReturnType<typeof top>>;
+  try {
+    fp32 = await top("fp32");
+  } catch {
+    t.skip("convnext_tiny.fb_in1k is not cached");
+    return;
+  }
+  const int8 = await top("int8");
+  assert.deepEqual(
+    int8.map((p) => p.index),
+    fp32.map((p) => p.index),
+  );
+  for (const [i, p] of int8.entries()) assert.ok(Math.abs(p.prob - fp32[i].prob) < 0.05, photos[i]);
+});
