@@ -1,44 +1,148 @@
 /**
- * Inference speed: our ConvNeXt-T graph against the graph users run today (HF ConvNeXt-T exported to ONNX
- * opset 14, fixtures/peers), in the same process, same onnxruntime, interleaved so machine noise hits both.
+ * Inference speed: ConvNeXt-T 224², ours fp32 / int8 against the graphs users run today (HF ConvNeXt-T exported
+ * to ONNX opset 14 and its `quantize_dynamic` uint8 copy, fixtures/peers), batch 1 and 32, 1 and 2 threads.
+ * One process, same onnxruntime; the four sessions of a thread count are timed in turn (a, b, c, d, a, …) so
+ * machine noise falls on all alike, with intra-op spinning off: an idle session's spinning pool would steal
+ * the cores from the running one. Also: achieved GFLOP/s (2 × the paper's multiply-adds per second) against
+ * the measured fp32 peak of the same onnxruntime (its best SGEMM on large square matrices), and peak RSS.
+ * On a shared machine wall time measures how much of the cores the process got as much as the engines, so the
+ * ratios and the share of the peak are also given in CPU time (per busy core), which load disturbs far less.
  */
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { toOnnxBytes } from "../src/graph/onnx.ts";
 import { buildConvNeXt } from "../src/models/convnext.ts";
+import { countMacs } from "../src/models/count.ts";
+import { inferenceGraph } from "../src/models/inference-graph.ts";
 import { initParams } from "../src/models/init.ts";
 import { modelConfig } from "../src/models/variants.ts";
 import { createSession } from "../src/runtime/session-node.ts";
 import { float32 } from "../src/tensor/host-tensor.ts";
 import { Rng } from "../src/train/rng.ts";
-import { compareMs, fmt } from "./stats.ts";
+import { sgemmPeakGflops } from "./sgemm-peak.ts";
+import { compareAllMs, fmt } from "./stats.ts";
 
-export async function benchInference(fixtures: string, repeats = 11): Promise<string[]> {
+export interface InferenceRow {
+  batch: number;
+  threads: number;
+  engine: string;
+  msPerImage: number;
+  cpuMsPerImage: number;
+  ratioToPeerFp32: number;
+  ratioToPeerUint8: number;
+  cpuRatioToPeerFp32: number;
+  cpuRatioToPeerUint8: number;
+  gflops: number;
+  /** Achieved GFLOP per CPU second over the SGEMM peak per CPU second. */
+  shareOfPeak: number;
+}
+
+export interface InferenceReport {
+  lines: string[];
+  data: {
+    gmacsPerImage: number;
+    peakGflops: Record<number, Peak>;
+    rows: InferenceRow[];
+    peakRssMB: number;
+  };
+}
+
+type Peak = { wall: number; perCpuSecond: number };
+
+const ENGINES = ["ours fp32", "ours int8", "peer fp32", "peer uint8"] as const;
+
+export async function benchInference(
+  fixtures: string,
+  opts: { batches?: number[]; threads?: number[]; repeats?: (batch: number) => number } = {},
+): Promise<InferenceReport> {
+  const batches = opts.batches ?? [1, 32];
+  const threadCounts = opts.threads ?? [1, 2];
+  const repeats = opts.repeats ?? ((b: number) => (b === 1 ? 11 : 3));
   const cfg = modelConfig("convnext_tiny", { layerScaleInit: 0.5 });
   const rng = new Rng(0);
-  const ours = toOnnxBytes(buildConvNeXt(cfg, { weights: initParams(cfg, () => rng.normal()) }).graph);
-  const peer = new Uint8Array(gunzipSync(readFileSync(`${fixtures}/peers/convnext_tiny_hf_opset14.onnx.gz`)));
-  const lines = [`ConvNeXt-T fp32 inference, ms per batch (median of ${repeats}), ours vs HF opset-14 peer`];
-  lines.push("batch threads   ours    peer   ratio (ours/peer)   CPU-time ratio");
-  for (const threads of [1, 2]) {
-    const a = await createSession(ours, { threads });
-    const b = await createSession(peer, { threads });
-    for (const batch of [1, 8]) {
+  const weights = initParams(cfg, () => rng.normal());
+  const macs = countMacs(buildConvNeXt(cfg, { inputShape: [1, 3, 224, 224] }).graph);
+  const peer = (file: string) => new Uint8Array(gunzipSync(readFileSync(`${fixtures}/peers/${file}`)));
+  const models = [
+    toOnnxBytes(inferenceGraph(cfg, weights, ["logits"])),
+    toOnnxBytes(inferenceGraph(cfg, weights, ["logits"], { precision: "int8" })),
+    peer("convnext_tiny_hf_opset14.onnx.gz"),
+    peer("convnext_tiny_hf_opset14_quantized.onnx.gz"),
+  ];
+  const feeds = ["x", "x", "pixel_values", "pixel_values"];
+  const rows: InferenceRow[] = [];
+  const peakGflops: Record<number, Peak> = {};
+  for (const threads of threadCounts) {
+    peakGflops[threads] = await sgemmPeakGflops(threads);
+    const sessions = await Promise.all(models.map((m) => createSession(m, { threads, spinning: false })));
+    for (const batch of batches) {
       const x = float32(
         [batch, 3, 224, 224],
         Float32Array.from({ length: batch * 3 * 224 * 224 }, () => rng.normal()),
       );
-      const [ta, tb] = await compareMs(
-        () => a.run({ x }),
-        () => b.run({ pixel_values: x }),
-        repeats,
+      const times = await compareAllMs(
+        sessions.map((s, k) => () => s.run({ [feeds[k]]: x })),
+        repeats(batch),
+        batch === 1 ? 2 : 1,
       );
-      lines.push(
-        `${String(batch).padStart(5)} ${String(threads).padStart(7)} ${fmt(ta.median).padStart(6)} ${fmt(tb.median).padStart(7)}   ${(ta.median / tb.median).toFixed(3)}               ${(ta.cpuMedian / tb.cpuMedian).toFixed(3)}`,
-      );
+      const perImage = times.map((t) => t.median / batch);
+      const cpu = times.map((t) => t.cpuMedian / batch);
+      times.forEach((_, k) => {
+        rows.push({
+          batch,
+          threads,
+          engine: ENGINES[k],
+          msPerImage: perImage[k],
+          cpuMsPerImage: cpu[k],
+          ratioToPeerFp32: perImage[k] / perImage[2],
+          ratioToPeerUint8: perImage[k] / perImage[3],
+          cpuRatioToPeerFp32: cpu[k] / cpu[2],
+          cpuRatioToPeerUint8: cpu[k] / cpu[3],
+          gflops: (2 * macs) / (perImage[k] * 1e6),
+          shareOfPeak: (2 * macs) / (cpu[k] * 1e6) / peakGflops[threads].perCpuSecond,
+        });
+      });
     }
-    await a.release();
-    await b.release();
+    for (const s of sessions) await s.release();
   }
+  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+  return {
+    lines: format(rows, macs, peakGflops, peakRssMB),
+    data: { gmacsPerImage: macs / 1e9, peakGflops, rows, peakRssMB },
+  };
+}
+
+function format(rows: InferenceRow[], macs: number, peak: Record<number, Peak>, rssMB: number): string[] {
+  const peaks = Object.entries(peak)
+    .map(([t, g]) => `${t} thread(s) ${g.wall.toFixed(0)} (${g.perCpuSecond.toFixed(0)} per CPU second)`)
+    .join(", ");
+  const lines = [
+    `ConvNeXt-T 224² inference, ms per image (median), ${(macs / 1e9).toFixed(2)} GMACs per image; ` +
+      `measured SGEMM peak GFLOP/s: ${peaks}`,
+    "ratios: wall (CPU time); of-peak: GFLOP per CPU second over the SGEMM peak per CPU second",
+    "batch threads engine       ms/img  cpu-ms/img  /peer-fp32      /peer-uint8      GFLOP/s  of-peak",
+  ];
+  const ratio = (wall: number, cpu: number) => `${wall.toFixed(2)} (${cpu.toFixed(2)})`.padEnd(15);
+  for (const r of rows) {
+    lines.push(
+      `${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.engine.padEnd(11)} ` +
+        `${fmt(r.msPerImage).padStart(7)} ${fmt(r.cpuMsPerImage).padStart(11)}  ` +
+        `${ratio(r.ratioToPeerFp32, r.cpuRatioToPeerFp32)} ${ratio(r.ratioToPeerUint8, r.cpuRatioToPeerUint8)} ` +
+        `${r.gflops.toFixed(0).padStart(7)} ${`${(100 * r.shareOfPeak).toFixed(0)}%`.padStart(8)}`,
+    );
+  }
+  // Batching pays when batch 32 costs less per image than batch 1 at the same thread count.
+  for (const threads of new Set(rows.map((r) => r.threads))) {
+    for (const engine of ENGINES) {
+      const one = rows.find((r) => r.threads === threads && r.engine === engine && r.batch === 1);
+      const many = rows.find((r) => r.threads === threads && r.engine === engine && r.batch === 32);
+      if (one && many)
+        lines.push(
+          `${engine}, ${threads} thread(s): batch 32 is ${(one.msPerImage / many.msPerImage).toFixed(2)}x ` +
+            `(CPU time ${(one.cpuMsPerImage / many.cpuMsPerImage).toFixed(2)}x) cheaper per image than batch 1`,
+        );
+    }
+  }
+  lines.push(`peak RSS of the process: ${rssMB.toFixed(0)} MB`);
   return lines;
 }

@@ -4,7 +4,8 @@
  * carry them (the ImageNet label files are package assets, not bundled code).
  */
 import { toOnnxBytes } from "../graph/onnx.ts";
-import { buildConvNeXt, type FeatureName } from "../models/convnext.ts";
+import type { FeatureName } from "../models/convnext.ts";
+import { inferenceGraph } from "../models/inference-graph.ts";
 import type { PreprocessConfig } from "../preprocess/transform.ts";
 import { resolvePretrained } from "../pretrained/registry.ts";
 import type { Session } from "../runtime/session.ts";
@@ -56,7 +57,8 @@ export async function createWebClassifier(opts: WebClassifierOptions): Promise<C
     const key = outputs.join(",");
     let s = sessions.get(key);
     if (!s) {
-      const graph = buildConvNeXt(config, { weights: tensors, outputs }).graph;
+      // onnxruntime-web's WASM build lacks some com.microsoft contrib ops: standard ONNX only.
+      const graph = inferenceGraph(config, tensors, outputs, { msOps: false });
       s = createSession(toOnnxBytes(graph), { threads: opts.threads });
       sessions.set(key, s);
     }

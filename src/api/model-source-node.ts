@@ -17,6 +17,7 @@ import { ConvNeXtModel } from "../node/model.ts";
 import type { PreprocessConfig } from "../preprocess/transform.ts";
 import { fetchPretrainedFile, type ProgressCallback } from "../pretrained/download-node.ts";
 import { loadLabels } from "../pretrained/labels-node.ts";
+import type { Precision } from "../graph/precision.ts";
 import { type PretrainedEntry, resolvePretrained, type WeightsLicense } from "../pretrained/registry.ts";
 import {
   type ImagePreprocess,
@@ -41,6 +42,8 @@ export interface ModelChoice {
 export interface ModelSourceOptions extends ModelChoice {
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
+  /** Weight precision of the linear layers (default fp32). */
+  precision?: Precision;
   /** Never touch the network (default: CONVNEXT_OFFLINE / HF_HUB_OFFLINE). */
   offline?: boolean;
   /** Load the EMA weights of a training checkpoint. */
@@ -155,7 +158,7 @@ export async function openModel(opts: ModelSourceOptions = {}): Promise<ModelSou
     source: ckpt.source,
   });
   return {
-    model: new ConvNeXtModel(config, ckpt.tensors, opts.threads, ckpt.source),
+    model: new ConvNeXtModel(config, ckpt.tensors, opts.threads, ckpt.source, opts.precision),
     preprocess: choosePreprocess(opts, entry, ckpt.metadata, config.inChans, ckpt.source),
     labels,
     entry,

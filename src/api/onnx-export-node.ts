@@ -4,8 +4,9 @@
  * the architecture, labels and preprocessing in metadata_props (onnx-metadata.ts).
  */
 import { toOnnxBytes } from "../graph/onnx.ts";
-import { applyPrecision, type Precision } from "../graph/precision.ts";
-import { buildConvNeXt, type FeatureName } from "../models/convnext.ts";
+import type { Precision } from "../graph/precision.ts";
+import type { FeatureName } from "../models/convnext.ts";
+import { inferenceGraph } from "../models/inference-graph.ts";
 import { packageVersion } from "../node/package-version.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { type ExportedModelFacts, exportMetadata } from "./onnx-metadata.ts";
@@ -24,9 +25,12 @@ export function exportOnnx(
   opts: OnnxExportOptions = {},
 ): Uint8Array {
   const precision = opts.precision ?? "fp32";
-  const { graph } = buildConvNeXt(model.config, { weights: model.weights, outputs: opts.outputs });
+  // The inference lowering in standard ONNX only (no onnxruntime contrib ops): the file is for any engine.
+  const graph = inferenceGraph(model.config, model.weights, opts.outputs ?? ["logits"], {
+    precision,
+    msOps: false,
+  });
   if (opts.inputName !== undefined && opts.inputName !== "x") graph.rename("x", opts.inputName);
-  applyPrecision(graph, precision);
   return toOnnxBytes(graph, {
     producer: PRODUCER,
     producerVersion: packageVersion(),

@@ -16,7 +16,7 @@ import type { ResampleFilter } from "../preprocess/resize-pil.ts";
 import type { ImagePreprocess } from "./image-preprocess.ts";
 
 /** transformers.js's DEFAULT_DTYPE_SUFFIX_MAPPING for the precisions we export. */
-const FILE_SUFFIX: Record<Precision, string> = { fp32: "", fp16: "_fp16" };
+const FILE_SUFFIX: Record<Precision, string> = { fp32: "", fp16: "_fp16", int8: "_int8" };
 
 /** PIL's resampling filter numbers, which HF processors store as `resample`. */
 const PIL_RESAMPLE: Record<ResampleFilter, number> = {

@@ -15,6 +15,7 @@ import { listImageFiles } from "../api/image-files-node.ts";
 import { licenseNotice, openModel } from "../api/model-source-node.ts";
 import { isOnnxFile, openOnnxClassifier } from "../api/onnx-classifier-node.ts";
 import { DEFAULT_MAX_PIXELS } from "../preprocess/decode-node.ts";
+import { type Precision, parsePrecision } from "../graph/precision.ts";
 import { downloadProgress } from "./download-progress.ts";
 import { positiveInt } from "./options.ts";
 
@@ -22,6 +23,7 @@ export interface ImageCommandOptions {
   model?: string;
   weights?: string;
   threads?: number;
+  precision: Precision;
   offline?: boolean;
   useEma?: boolean;
   exifRotate?: boolean;
@@ -39,6 +41,7 @@ export function addModelOptions(cmd: Command): Command {
     .option("--weights <file>", "checkpoint: .safetensors, .pth or an HF folder (any naming convention)")
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 8)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
     .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not, except for TIFF)")
     .option(
       "--max-pixels <n>",
@@ -68,6 +71,7 @@ export async function openImageModel(opts: ImageCommandOptions): Promise<ImageCl
       model: opts.model,
       weights: opts.weights,
       threads: opts.threads,
+      precision: opts.precision,
       offline: opts.offline ? true : undefined,
       useEma: opts.useEma,
       onDownloadProgress: progress.onProgress,

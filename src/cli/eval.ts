@@ -13,6 +13,7 @@ import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { ImageClassifier } from "../api/classify-node.ts";
 import { BUNDLED_MODEL_PATH, licenseNotice, openModel } from "../api/model-source-node.ts";
+import { type Precision, parsePrecision } from "../graph/precision.ts";
 import type { PreprocessConfig } from "../preprocess/transform.ts";
 import { LIMITS } from "../tensor/limits.ts";
 import { loadLabels } from "../pretrained/labels-node.ts";
@@ -28,6 +29,7 @@ interface EvalOptions {
   json?: boolean;
   batch: number;
   threads?: number;
+  precision: Precision;
   offline?: boolean;
   useEma?: boolean;
 }
@@ -166,6 +168,7 @@ async function evaluate(opts: EvalOptions): Promise<void> {
     model: opts.model,
     weights: opts.weights,
     threads: opts.threads,
+    precision: opts.precision,
     offline: opts.offline ? true : undefined,
     useEma: opts.useEma,
     preprocess,
@@ -238,6 +241,7 @@ export function register(program: Command): void {
     )
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 32)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--offline", "never use the network (pretrained weights must be cached)")
     .option("--json", 'print {"top1", "top5", "n"} as JSON')

@@ -1,6 +1,7 @@
 /** `convnext run`: a forward pass on a tensor file, writing logits, stem, stage0..3 and pre_logits. */
 import type { Command } from "commander";
 import { FEATURE_OUTPUTS } from "../models/convnext.ts";
+import { type Precision, parsePrecision } from "../graph/precision.ts";
 import { ConvNeXtModel } from "../node/model.ts";
 import { toFloat32 } from "../tensor/host-tensor.ts";
 import { positiveInt } from "./options.ts";
@@ -15,9 +16,21 @@ export function register(program: Command): void {
     .requiredOption("--input <x.safetensors>", "input file holding tensor x")
     .requiredOption("--output <out.safetensors>", "output file")
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
     .action(
-      async (opts: { weights: string; model?: string; input: string; output: string; threads?: number }) => {
-        const model = await ConvNeXtModel.load(opts.weights, { model: opts.model, threads: opts.threads });
+      async (opts: {
+        weights: string;
+        model?: string;
+        input: string;
+        output: string;
+        threads?: number;
+        precision: Precision;
+      }) => {
+        const model = await ConvNeXtModel.load(opts.weights, {
+          model: opts.model,
+          threads: opts.threads,
+          precision: opts.precision,
+        });
         const x = toFloat32(requireTensor(await readTensorFile(opts.input), "x", opts.input));
         const outputs = FEATURE_OUTPUTS.filter((n) => n !== "logits" || model.config.numClasses > 0);
         const result = await model.forward(x, outputs);

@@ -90,7 +90,11 @@ export function toOnnxBytes(g: Graph, opts: ModelInfo = {}): Uint8Array {
     producerVersion: opts.producerVersion ?? "",
     docString: opts.docString ?? "",
     metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [
+      { domain: "", version: OPSET },
+      // onnxruntime's contrib ops (fused inference lowerings, int8), imported only when a node uses them.
+      ...(g.nodes.some((n) => n.domain === "com.microsoft") ? [{ domain: "com.microsoft", version: 1 }] : []),
+    ],
     graph,
   });
   return onnx.ModelProto.encode(model).finish();

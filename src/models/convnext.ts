@@ -35,6 +35,13 @@ export interface BuildOptions {
    * each block takes a per-sample mask input `drop_path.<i>` of shape [N,1,1,1] (0 or 1/keep).
    */
   training?: boolean;
+  /**
+   * Inference only: the residual stream stays channels-last (NHWC) between blocks, so each block is
+   * Transpose → depthwise Conv → Transpose → LN → MLP → Add with no transpose back to NCHW; onnxruntime folds
+   * both remaining transposes into its NCHWc reorders (ReorderInput/ReorderOutput with channels_last), so the
+   * only layout passes left are the ones the depthwise conv needs anyway. Feature outputs are still NCHW.
+   */
+  channelsLast?: boolean;
 }
 
 export interface BuiltModel {
@@ -94,6 +101,8 @@ export function paramShapes(cfg: ConvNeXtConfig): Map<string, number[]> {
 export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): BuiltModel {
   const outputs = opts.outputs ?? ["logits"];
   const training = opts.training ?? false;
+  if (training && opts.channelsLast) throw new Error("channelsLast is an inference layout");
+  const cl = opts.channelsLast ?? false;
   const g = new Graph("convnext");
   const shapes = paramShapes(cfg);
   const values = new Map<string, string>();
@@ -155,9 +164,10 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     (name === "logits" || name === "pre_logits"
       ? [inputShape[0], channels]
       : [inputShape[0], channels, `${name}_height`, `${name}_width`]);
-  const emit = (name: FeatureName, t: string, channels: number) => {
+  /** A feature output; `t` is channels-last when `nhwcValue` (the channelsLast stream), emitted as NCHW. */
+  const emit = (name: FeatureName, t: string, channels: number, nhwcValue = false) => {
     if (outputs.includes(name)) {
-      const y = g.op("Identity", [t], {}, name);
+      const y = g.op("Identity", [nhwcValue ? nchw(t) : t], {}, name);
       g.output(y, outputDims(name, y, channels));
     }
   };
@@ -170,8 +180,9 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     { kernel_shape: [p, p], strides: [p, p] },
     "stem_conv",
   );
-  h = nchw(ln(nhwc(h), "stem.1", cfg.normEps));
-  emit("stem", h, cfg.dims[0]);
+  h = ln(nhwc(h), "stem.1", cfg.normEps);
+  if (!cl) h = nchw(h);
+  emit("stem", h, cfg.dims[0], cl);
 
   const totalBlocks = cfg.depths.reduce((a, b) => a + b, 0);
   let blockIndex = 0;
@@ -179,20 +190,21 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     const d = cfg.dims[s];
     if (s > 0) {
       const k = `stages.${s}.downsample`;
-      h = nchw(ln(nhwc(h), `${k}.0`, cfg.normEps));
+      h = nchw(ln(cl ? h : nhwc(h), `${k}.0`, cfg.normEps));
       h = g.op(
         "Conv",
         [h, P(`${k}.1.weight`), P(`${k}.1.bias`)],
         { kernel_shape: [2, 2], strides: [2, 2] },
         "downsample",
       );
+      if (cl) h = nhwc(h);
     }
     for (let b = 0; b < cfg.depths[s]; b++, blockIndex++) {
       const k = `stages.${s}.blocks.${b}`;
       const pad = Math.floor(cfg.kernelSize / 2);
       let y = g.op(
         "Conv",
-        [h, P(`${k}.conv_dw.weight`), P(`${k}.conv_dw.bias`)],
+        [cl ? nchw(h) : h, P(`${k}.conv_dw.weight`), P(`${k}.conv_dw.bias`)],
         { kernel_shape: [cfg.kernelSize, cfg.kernelSize], pads: [pad, pad, pad, pad], group: d },
         "dwconv",
       );
@@ -209,7 +221,7 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
       if (cfg.version === 2) y = grn(g, y, P(`${k}.mlp.grn.weight`), P(`${k}.mlp.grn.bias`));
       y = linear(y, `${k}.mlp.fc2`, cfg.layerScaleInit !== null ? `${k}.gamma` : undefined);
       if (flat) y = g.op("Reshape", [y, shape4]);
-      y = nchw(y);
+      if (!cl) y = nchw(y);
       const rate = totalBlocks > 1 ? (cfg.dropPathRate * blockIndex) / (totalBlocks - 1) : 0;
       if (training && rate > 0) {
         const batch = inputShape[0];
@@ -219,11 +231,11 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
       }
       h = g.op("Add", [h, y], {}, "residual");
     }
-    emit(`stage${s}` as FeatureName, h, d);
+    emit(`stage${s}` as FeatureName, h, d, cl);
   }
 
   // Head: global average pool → LN → Linear.
-  const pooled = g.op("ReduceMean", [h, i64(g, [2, 3])], { keepdims: 0 }, "pool");
+  const pooled = g.op("ReduceMean", [h, i64(g, cl ? [1, 2] : [2, 3])], { keepdims: 0 }, "pool");
   const pre = ln(pooled, "head.norm", cfg.headNormEps);
   emit("pre_logits", pre, cfg.dims[cfg.dims.length - 1]);
   if (cfg.numClasses > 0) {

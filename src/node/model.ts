@@ -6,7 +6,9 @@ import { loadCheckpointFile } from "../checkpoint/load-node.ts";
 import { checkParams } from "../checkpoint/validate.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
 import { type ConvNeXtConfig, checkInputDims } from "../models/config.ts";
-import { buildConvNeXt, type FeatureName, paramShapes } from "../models/convnext.ts";
+import { type FeatureName, paramShapes } from "../models/convnext.ts";
+import type { Precision } from "../graph/precision.ts";
+import { inferenceGraph } from "../models/inference-graph.ts";
 import { modelConfig } from "../models/variants.ts";
 import type { Session } from "../runtime/session.ts";
 import { createSession } from "../runtime/session-node.ts";
@@ -17,6 +19,8 @@ export interface LoadOptions {
   model?: string;
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
+  /** Weight precision of the linear layers (default fp32; int8: dynamic quantization). */
+  precision?: Precision;
 }
 
 export class ConvNeXtModel {
@@ -28,6 +32,7 @@ export class ConvNeXtModel {
     readonly weights: Map<string, HostTensor>,
     readonly threads?: number,
     source = "weights",
+    readonly precision: Precision = "fp32",
   ) {
     checkParams(paramShapes(config), weights, source);
   }
@@ -44,12 +49,12 @@ export class ConvNeXtModel {
       checkParams(paramShapes(named), ckpt.tensors, ckpt.source);
       config = named;
     }
-    return new ConvNeXtModel(config, ckpt.tensors, opts.threads, ckpt.source);
+    return new ConvNeXtModel(config, ckpt.tensors, opts.threads, ckpt.source, opts.precision);
   }
 
   /** The inference graph with weights baked in, as ONNX bytes (any ONNX engine can run it). */
   toOnnx(outputs: readonly FeatureName[] = ["logits"]): Uint8Array {
-    return toOnnxBytes(buildConvNeXt(this.config, { weights: this.weights, outputs }).graph);
+    return toOnnxBytes(inferenceGraph(this.config, this.weights, outputs, { precision: this.precision }));
   }
 
   private session(outputs: readonly FeatureName[]): Promise<Session> {

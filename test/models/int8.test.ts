@@ -1,0 +1,122 @@
+// int8 inference (dynamic u8 × s8 quantization of the linear layers) against fp32: weight rounding bounds,
+// logit error on fixtures/models, and top-1 agreement on the Fashion-MNIST test set with the bundled model.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ImageClassifier } from "../../src/api/classify-node.ts";
+import { BUNDLED_MODEL_PATH, openModel } from "../../src/api/model-source-node.ts";
+import { quantizeColumns } from "../../src/graph/quantize-int8.ts";
+import { inferenceGraph } from "../../src/models/inference-graph.ts";
+import { ConvNeXtModel } from "../../src/node/model.ts";
+import { openEvalData } from "../../src/train/datasets-node.ts";
+import { FASHION_MNIST_DIR } from "../../src/train/data/fashion-mnist-node.ts";
+import { Rng } from "../../src/train/rng.ts";
+import { fixture } from "../fixtures.ts";
+import { maxAbs, maxAbsDiff, readTensors } from "../helpers.ts";
+
+test("per-column s8 weights: every weight within half a step, each column's largest at ±127", () => {
+  const rng = new Rng(3);
+  const [k, n] = [37, 11];
+  const w = Float32Array.from({ length: k * n }, (_, i) => rng.normal() * (1 + (i % n)));
+  const { q, scale } = quantizeColumns(w, k, n);
+  for (let c = 0; c < n; c++) {
+    let peak = 0;
+    for (let r = 0; r < k; r++) {
+      const i = r * n + c;
+      assert.ok(Math.abs(w[i] - q[i] * scale[c]) <= scale[c] / 2 + 1e-7, `w[${r},${c}]`);
+      peak = Math.max(peak, Math.abs(q[i]));
+    }
+    assert.equal(peak, 127, `column ${c}`);
+  }
+});
+
+test("int8 graph: every MLP linear layer quantized, no float MatMul left; the standard spelling has no contrib op", async () => {
+  const dir = fixture("models", "v1-small");
+  const fp32 = await ConvNeXtModel.load(join(dir, "timm.safetensors"));
+  const ms = inferenceGraph(fp32.config, fp32.weights, ["logits"], { precision: "int8" });
+  const blocks = fp32.config.depths.reduce((a, b) => a + b, 0);
+  assert.equal(ms.nodes.filter((n) => n.op === "DynamicQuantizeMatMul").length, 2 * blocks);
+  assert.equal(ms.nodes.filter((n) => n.op === "MatMul").length, 0);
+  const std = inferenceGraph(fp32.config, fp32.weights, ["logits"], { precision: "int8", msOps: false });
+  assert.equal(std.nodes.filter((n) => n.domain === "com.microsoft").length, 0);
+  assert.equal(std.nodes.filter((n) => n.op === "MatMulInteger").length, 2 * blocks);
+  await fp32.release();
+});
+
+// Measured: max |Δlogit| / max |logit| = 1.2% (v1-small), 0.9% (v1-atto), 1.9% (v2-small). 3% still
+// catches a real slip: a dropped depthwise bias moves v1-small's logits by 13% of their range (README).
+for (const name of ["v1-small", "v1-atto", "v2-small"]) {
+  test(`${name}: int8 logits within 3% of the largest reference logit`, async () => {
+    const expected = readTensors(fixture("models", name, "expected.safetensors"));
+    const ref = expected.get("logits")!;
+    const model = await ConvNeXtModel.load(fixture("models", name, "timm.safetensors"), {
+      precision: "int8",
+      threads: 2,
+    });
+    const { logits } = await model.forward(expected.get("x")!, ["logits"]);
+    await model.release();
+    const d = maxAbsDiff(logits, ref);
+    assert.ok(d <= 0.03 * maxAbs(ref), `max |diff| ${d.toExponential(2)} vs max |logit| ${maxAbs(ref)}`);
+    assert.ok(d > 1e-5, "int8 logits equal fp32 ones: the graph was not quantized");
+  });
+}
+
+const haveFmnist = existsSync(join(FASHION_MNIST_DIR, "t10k-images-idx3-ubyte.gz"));
+
+test("bundled Fashion-MNIST model: int8 top-1 agrees with fp32 on ≥ 99% of the 10 000 test images", {
+  skip: !haveFmnist && "apt-get install dataset-fashion-mnist to run",
+}, async () => {
+  const data = await openEvalData("fashion-mnist", { offline: true });
+  const top1 = async (precision: "fp32" | "int8") => {
+    const source = await openModel({ weights: BUNDLED_MODEL_PATH, precision, threads: 2 });
+    const clf = ImageClassifier.fromSource(source, { batch: 100 });
+    const out = new Int32Array(data.images.length).fill(-1);
+    let correct = 0;
+    for await (const item of clf.stream(data.images, { top: 1, batch: 100 })) {
+      assert.ok(item.ok);
+      out[item.index] = item.top![0].index;
+      if (out[item.index] === data.labels[item.index]) correct++;
+    }
+    await clf.release();
+    return { out, accuracy: correct / data.images.length };
+  };
+  const a = await top1("fp32");
+  const b = await top1("int8");
+  assert.ok(a.accuracy > 0.9, `fp32 accuracy ${a.accuracy}: the preprocessing is not the model's`);
+  let agree = 0;
+  for (let i = 0; i < a.out.length; i++) if (a.out[i] === b.out[i]) agree++;
+  const rate = agree / a.out.length;
+  console.log(
+    `# top-1 agreement ${(100 * rate).toFixed(2)}%, accuracy fp32 ${a.accuracy} int8 ${b.accuracy}`,
+  );
+  assert.ok(rate >= 0.99, `agreement ${rate}`);
+});
+
+// Real ConvNeXt-T weights (fetched once by `convnext classify --model convnext_tiny.fb_in1k`): skipped when
+// they are not in the cache, since tests never use the network.
+test("ConvNeXt-T fb_in1k on the fixture photos: int8 picks the fp32 top-1 class of every photo", async (t) => {
+  const photos = ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg"].map((f) =>
+    fixture("preprocess", "images", f),
+  );
+  const top = async (precision: "fp32" | "int8") => {
+    const source = await openModel({ model: "convnext_tiny.fb_in1k", offline: true, precision });
+    const clf = ImageClassifier.fromSource(source);
+    const result = await clf.classify(photos, { top: 1 });
+    await clf.release();
+    return result.map((r) => r.top[0]);
+  };
+  let fp32: Awaited<ReturnType<typeof top>>;
+  try {
+    fp32 = await top("fp32");
+  } catch {
+    t.skip("convnext_tiny.fb_in1k is not cached");
+    return;
+  }
+  const int8 = await top("int8");
+  assert.deepEqual(
+    int8.map((p) => p.index),
+    fp32.map((p) => p.index),
+  );
+  for (const [i, p] of int8.entries()) assert.ok(Math.abs(p.prob - fp32[i].prob) < 0.05, photos[i]);
+});
