@@ -67,7 +67,18 @@ export function listImageFolder(root: string, extensions: readonly string[] = IM
 /** Decoder the caller supplies: encoded bytes → 8-bit RGB. */
 export type ImageDecoder = (bytes: Uint8Array) => RgbImage | Promise<RgbImage>;
 
-/** Reads and decodes sample `index`; a decode failure names the file. */
+/** Why a sample could not be loaded, with the file and the reason apart (for `skipped <file>: <reason>`). */
+export class SampleLoadError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    verb: "read" | "decode",
+  ) {
+    super(`cannot ${verb} ${file}: ${reason}`);
+  }
+}
+
+/** Reads and decodes sample `index`; a failure names the file. */
 export async function loadFolderImage(
   folder: Pick<ImageFolder, "files">,
   index: number,
@@ -75,9 +86,16 @@ export async function loadFolderImage(
 ): Promise<RgbImage> {
   const path = folder.files[index];
   if (path === undefined) throw new Error(`image index ${index} is outside 0..${folder.files.length - 1}`);
+  let bytes: Uint8Array;
   try {
-    return await decode(new Uint8Array(readFileSync(path)));
+    bytes = new Uint8Array(readFileSync(path));
   } catch (err) {
-    throw new Error(`cannot decode ${path}: ${(err as Error).message}`);
+    const e = err as NodeJS.ErrnoException;
+    throw new SampleLoadError(path, e.code ?? e.message, "read");
+  }
+  try {
+    return await decode(bytes);
+  } catch (err) {
+    throw new SampleLoadError(path, (err as Error).message, "decode");
   }
 }
