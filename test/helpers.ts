@@ -1,5 +1,6 @@
-// Shared test helpers: reading fixture tensors and comparing them.
+// Shared test helpers: reading fixture tensors and comparing them; a dead process's pid.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseSafetensors } from "../src/checkpoint/safetensors.ts";
 import type { HostTensor } from "../src/tensor/host-tensor.ts";
@@ -27,4 +28,9 @@ export function maxAbs(a: HostTensor): number {
 export function assertClose(name: string, actual: HostTensor, expected: HostTensor, tol: number): void {
   const d = maxAbsDiff(actual, expected);
   assert.ok(d <= tol, `${name}: max |diff| ${d.toExponential(2)} > ${tol}`);
+}
+
+/** The pid of a process that has exited (what a killed writer leaves in its temp file names). */
+export function deadPid(): number {
+  return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
 }

@@ -1,11 +1,11 @@
 // Atomic writes: a group is renamed in order; a failure leaves no temp file and says which file; stale temp
 // files of dead writers are removed, a live writer's (and anything not ours) is kept.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { deadPid } from "../helpers.ts";
 import {
   removeStaleTemps,
   tempPathFor,
@@ -15,14 +15,6 @@ import {
 
 const tmp = mkdtempSync(join(tmpdir(), "convnext-atomic-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** The pid of a process that has exited. */
-function deadPid(): number {
-  const r = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
-    encoding: "utf8",
-  });
-  return Number(r.stdout);
-}
 
 test("stale temp files of dead writers are removed; a live writer's and other files are kept", async () => {
   const dir = join(tmp, "stale");

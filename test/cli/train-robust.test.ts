@@ -3,7 +3,6 @@
 // metrics.jsonl and the summary. A fresh run removes temp files of killed saves (not a live writer's) and,
 // when it fails before its first checkpoint, leaves no output behind.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -16,6 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { deadPid } from "../helpers.ts";
 import sharp from "sharp";
 import { parseSafetensors } from "../../src/checkpoint/safetensors.ts";
 import { loadTrainCheckpoint } from "../../src/train/checkpoint-node.ts";
@@ -52,10 +52,6 @@ function records(out: string): Record<string, unknown>[] {
     .trim()
     .split("\n")
     .map((l) => JSON.parse(l));
-}
-
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
 }
 
 test("undecodable images are skipped, reported once, counted; stale temp files are removed at the start", async () => {
