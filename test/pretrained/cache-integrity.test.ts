@@ -13,21 +13,20 @@ import {
   truncateSync,
   writeFileSync,
 } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import { sidecarPath } from "../../src/pretrained/cache-integrity-node.ts";
 import { fetchPretrainedFile } from "../../src/pretrained/download-node.ts";
 import { type PretrainedEntry, resolvePretrained } from "../../src/pretrained/registry.ts";
+import { localServer } from "../helpers.ts";
 
 const BODY = randomBytes(200_000);
 const SHA = createHash("sha256").update(BODY).digest("hex");
 const WRONG = createHash("sha256").update("something else").digest("hex");
 
 const tmp = mkdtempSync(join(tmpdir(), "convnext-cache-"));
-let base = "";
 const requests: string[] = [];
 
 /** `/timm/...`: the Hub (302 + X-Linked-Etag); `/wrong/...`: a Hub naming a wrong digest; `/cdn/...`: bytes. */
@@ -44,15 +43,8 @@ function serve(req: IncomingMessage, res: ServerResponse) {
   res.end();
 }
 
-const server = createServer(serve);
-before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-after(() => {
-  server.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const server = localServer(serve);
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** An entry with one file at `path` on the local server (no digest in the table unless given). */
 function entryAt(name: string, path: string, sha256?: string): PretrainedEntry {
@@ -60,7 +52,9 @@ function entryAt(name: string, path: string, sha256?: string): PretrainedEntry {
     ...resolvePretrained("convnext_tiny.fb_in1k"),
     name,
     hfHubId: undefined,
-    files: [{ url: `${base}${path}`, format: "safetensors", keys: "timm", ...(sha256 ? { sha256 } : {}) }],
+    files: [
+      { url: `${server.base()}${path}`, format: "safetensors", keys: "timm", ...(sha256 ? { sha256 } : {}) },
+    ],
   };
 }
 
@@ -70,7 +64,11 @@ function quietly(env: Record<string, string>, extra: { verify?: boolean; offline
 }
 
 test("the Hub's X-Linked-Etag is checked and recorded beside the cached file", async () => {
-  const env = { CONVNEXT_CACHE: join(tmp, "hub-ok"), HF_ENDPOINT: base, HF_HUB_CACHE: join(tmp, "none") };
+  const env = {
+    CONVNEXT_CACHE: join(tmp, "hub-ok"),
+    HF_ENDPOINT: server.base(),
+    HF_HUB_CACHE: join(tmp, "none"),
+  };
   // A real table entry, fetched through HF_ENDPOINT: its safetensors has no digest in the table.
   const got = await fetchPretrainedFile("convnext_tiny.fb_in1k", quietly(env).opts);
   assert.deepEqual(readFileSync(got.path), BODY);
