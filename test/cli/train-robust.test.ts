@@ -91,8 +91,19 @@ test("undecodable images are skipped, reported once, counted; stale temp files a
   // The training batches kept their size: every epoch took all its steps.
   const ckpt = await loadTrainCheckpoint(join(out, "checkpoint.safetensors"));
   assert.equal(ckpt.state.step, epochs.at(-1)?.step);
-  const model = parseSafetensors(new Uint8Array(readFileSync(join(out, "model.safetensors"))));
-  assert.equal(model.metadata.generation, ckpt.model?.generation);
+  const generation = () =>
+    parseSafetensors(new Uint8Array(readFileSync(join(out, "model.safetensors")))).metadata.generation;
+  assert.equal(generation(), ckpt.model?.generation);
+  // A model that does not belong to the checkpoint (as a kill between the two renames leaves it) is rewritten
+  // from the checkpoint when the run is resumed.
+  writeFileSync(join(out, "model.safetensors"), "damaged");
+  const resumed = convnext("train", "--resume", out, "--threads", "1");
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(
+    resumed.stderr,
+    /model\.safetensors did not match .*checkpoint\.safetensors \(a save was interrupted\): rewritten from it/,
+  );
+  assert.equal(generation(), ckpt.model?.generation);
 });
 
 test("a fresh run that fails before its first checkpoint leaves no output", async () => {
