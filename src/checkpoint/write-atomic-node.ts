@@ -102,11 +102,13 @@ export async function writeFilesAtomic(files: readonly AtomicFile[]): Promise<vo
     }
     for (const f of files) {
       current = f.path;
+      // Made before the temp file exists: a kill while serialising leaves nothing behind.
+      const bytes = typeof f.bytes === "function" ? f.bytes() : f.bytes;
       const temp = tempPathFor(f.path);
       const handle = await open(temp, "wx");
       temps.push(temp);
       try {
-        await handle.writeFile(typeof f.bytes === "function" ? f.bytes() : f.bytes);
+        await handle.writeFile(bytes);
         await handle.sync();
       } finally {
         await handle.close();
