@@ -607,7 +607,6 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
       step: final.step,
       stopped: stopRequested,
       skippedFiles: skipped.count,
-      seconds: (performance.now() - started) / 1000,
     });
     const bad = skipped.count
       ? `; ${skipped.count} undecodable file(s) skipped (listed in ${files.metrics})`

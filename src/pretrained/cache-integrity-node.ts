@@ -64,12 +64,13 @@ export async function cachedFileProblem(
     const actual = await digestFile(file, "sha256");
     if (expected && !actual.startsWith(expected))
       return `its sha256 ${actual} is not the expected ${expected}`;
+    // Best effort: a read-only cache stays usable, it is only hashed again next time.
     await writeCacheRecord(file, {
       sha256: actual,
       size,
       url: "",
       checkedAgainst: expected ? ["table"] : [],
-    });
+    }).catch(() => {});
     return null;
   }
   if (record.size !== size) return `it is ${size} bytes, the download was ${record.size}`;
