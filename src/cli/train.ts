@@ -581,6 +581,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
             epoch: state.epoch,
             batch: state.batch,
             reason: "SIGINT",
+            skippedFiles: skipped.count,
           });
         },
       });
@@ -602,12 +603,8 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
     const verb = stopRequested
       ? `stopped at step ${final.step}/${t.totalSteps}`
       : `trained ${final.step - startStep} steps`;
-    files.append({
-      kind: "summary",
-      step: final.step,
-      stopped: stopRequested,
-      skippedFiles: skipped.count,
-    });
+    // A stopped run's count is in its stop record.
+    if (!stopRequested) files.append({ kind: "summary", step: final.step, skippedFiles: skipped.count });
     const bad = skipped.count
       ? `; ${skipped.count} undecodable file(s) skipped (listed in ${files.metrics})`
       : "";

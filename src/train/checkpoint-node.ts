@@ -10,14 +10,15 @@
  * A run saves the checkpoint and its model.safetensors as one group (saveTrainRun): both temp files are
  * written and synced, then the checkpoint is renamed into place, then the model. The checkpoint is the truth
  * (resume reads it); the model is derived from it, so a kill between the two renames can only leave the model
- * one save behind, never ahead. Both carry the same `generation` (step and a random tag) and the checkpoint
+ * one save behind, never ahead. Both carry the same `generation` (step and a digest of the model's tensors, so
+ * a resumed run still writes the same bytes as an uninterrupted one) and the checkpoint
  * holds the model's metadata, so the next start (syncModelWithCheckpoint) sees a mismatch and rewrites the model
  * from the checkpoint: after that the two agree whatever moment the kill came. Deriving the model only from the
  * checkpoint (never writing it during training) would leave users without weights to ship until a run ends; one
  * rename of a directory holding both would change where every tool finds the files.
  */
 
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parseSafetensors, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { writeFileAtomic, writeFilesAtomic } from "../checkpoint/write-atomic-node.ts";
@@ -110,6 +111,17 @@ export function shippedParams(state: TrainState): Map<string, Float32Tensor> {
   return new Map([...state.params].map(([k, p]) => [k, float32(p.dims, ema.params[k])]));
 }
 
+/** 16 hex digits of the sha256 of the tensors' names and bytes, in name order (a loaded map's order differs). */
+function digestOf(tensors: Map<string, Float32Tensor>): string {
+  const hash = createHash("sha256");
+  for (const name of [...tensors.keys()].sort()) {
+    const t = tensors.get(name) as Float32Tensor;
+    hash.update(name);
+    hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
 /**
  * Saves the checkpoint and the shipped weights with `modelMetadata` as one group (see the header): checkpoint
  * renamed first, model second, both tagged with one new generation.
@@ -119,13 +131,11 @@ export async function saveTrainRun<Run>(
   ckpt: Omit<TrainCheckpoint<Run>, "model">,
   modelMetadata: Record<string, string>,
 ): Promise<void> {
-  const model = {
-    ...modelMetadata,
-    generation: `${ckpt.state.step}-${randomBytes(4).toString("hex")}`,
-  };
+  const shipped = shippedParams(ckpt.state);
+  const model = { ...modelMetadata, generation: `${ckpt.state.step}-${digestOf(shipped)}` };
   await writeFilesAtomic([
     { path: paths.checkpoint, bytes: () => checkpointBytes({ ...ckpt, model }) },
-    { path: paths.model, bytes: () => serializeSafetensors(shippedParams(ckpt.state), model) },
+    { path: paths.model, bytes: () => serializeSafetensors(shipped, model) },
   ]);
 }
 
