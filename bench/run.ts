@@ -3,7 +3,9 @@ import { resolve } from "node:path";
 import { benchAdamwPlacement } from "./adamw-placement.ts";
 import { benchClassify } from "./classify.ts";
 import { benchDepthwiseGrad } from "./depthwise-grad.ts";
+import { benchExportPrecision } from "./export-precision.ts";
 import { benchInference } from "./inference.ts";
+import { benchTransformersJs } from "./transformers-js.ts";
 import { benchTraining } from "./train-throughput.ts";
 
 const fixtures = process.env.CONVNEXT_FIXTURES ?? resolve(import.meta.dirname, "../../shared/fixtures");
@@ -13,6 +15,8 @@ const sections: Record<string, () => Promise<string[]>> = {
   "adamw-placement": () => benchAdamwPlacement(),
   "depthwise-grad": () => benchDepthwiseGrad(),
   classify: () => benchClassify(fixtures),
+  "export-precision": () => benchExportPrecision(fixtures),
+  "transformers-js": () => benchTransformersJs(fixtures),
 };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(sections)) {

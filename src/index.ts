@@ -37,6 +37,13 @@ export { type Labels, loadLabels } from "./pretrained/labels-node.ts";
 export { ConvNeXtModel, type LoadOptions as ModelLoadOptions } from "./node/model.ts";
 export { createSession } from "./runtime/session-node.ts";
 
+// Exported ONNX files: written with architecture, labels and preprocessing in metadata_props, and read back.
+export { exportOnnx, type OnnxExportOptions } from "./api/onnx-export-node.ts";
+export { openOnnxClassifier } from "./api/onnx-classifier-node.ts";
+export { type ExportedModelFacts, readExportMetadata } from "./api/onnx-metadata.ts";
+export { type OnnxModelSummary, readOnnxSummary } from "./graph/onnx-read.ts";
+export { PRECISIONS, type Precision } from "./graph/precision.ts";
+
 // From images to answers.
 export {
   type ClassifierInfo,

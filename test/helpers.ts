@@ -33,6 +33,24 @@ export function assertClose(name: string, actual: HostTensor, expected: HostTens
   assert.ok(d <= tol, `${name}: max |diff| ${d.toExponential(2)} > ${tol}`);
 }
 
+/** `fn` throws an Error whose message matches `pattern` and is one line. */
+export function assertOneLineError(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e: Error) => {
+    assert.match(e.message, pattern);
+    assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
+    return true;
+  });
+}
+
+/** `promise` rejects with an Error whose message matches `pattern` and is one line. */
+export async function rejectsOneLine(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (e: Error) => {
+    assert.match(e.message, pattern);
+    assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
+    return true;
+  });
+}
+
 /** The pid of a process that has exited (what a killed writer leaves in its temp file names). */
 export function deadPid(): number {
   return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);

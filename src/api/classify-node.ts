@@ -71,9 +71,12 @@ export interface ClassifierInfo {
   labelSource?: LabelSource;
 }
 
+/** What the classifier runs: a ConvNeXtModel, or an exported .onnx opened alone (onnx-classifier-node.ts). */
+export type RunnableModel = Pick<ConvNeXtModel, "config" | "forward" | "release">;
+
 export class ImageClassifier extends Classifier {
   constructor(
-    private readonly model: ConvNeXtModel,
+    private readonly model: RunnableModel,
     preprocess: ImagePreprocess,
     labels: readonly string[],
     readonly info: ClassifierInfo,

@@ -24,6 +24,7 @@ import {
   toNormalizedTensor,
 } from "../preprocess/transform.ts";
 import { type Float32Tensor, float32 } from "../tensor/host-tensor.ts";
+import { metadataObject } from "./metadata-json.ts";
 
 export interface ImagePreprocess {
   /** Resize, crop and normalisation. A 1-channel model uses mean[0] and std[0]. */
@@ -72,14 +73,7 @@ export function inputChannels(inChans: number, source = "model"): 1 | 3 {
 export function parsePreprocessJson(text: string, inChans: number, source = "checkpoint"): ImagePreprocess {
   const channels = inputChannels(inChans, source);
   const bad = (why: string) => new Error(`${source}: metadata 'preprocess' ${why}`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw bad(`is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad("is not a JSON object");
-  const o = raw as Record<string, unknown>;
+  const o = metadataObject(text, "preprocess", source);
   const field = (camel: string, snake: string) => o[camel] ?? o[snake];
   const d = TIMM_DEFAULT_PREPROCESS;
 

@@ -7,6 +7,8 @@
  */
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { numel } from "../tensor/host-tensor.ts";
+import { jsonDepth, LIMITS } from "../tensor/limits.ts";
+import { epsProblem, shortValue, sizeProblem } from "./config-sanity.ts";
 import { printable } from "./printable.ts";
 
 export type Convention = "timm" | "official" | "torchvision" | "hf";
@@ -232,8 +234,27 @@ export interface HfConfigFacts {
 /** transformers' ConvNextConfig / ConvNextV2Config default for `layer_norm_eps`. */
 export const HF_DEFAULT_LAYER_NORM_EPS = 1e-12;
 
-function intArray(v: unknown): number[] | undefined {
-  return Array.isArray(v) && v.every((x) => Number.isInteger(x)) ? (v as number[]) : undefined;
+/** A list of sizes from the config, or undefined when absent; anything else is refused. */
+function sizeList(c: Record<string, unknown>, key: string, max: number, min: number, source: string) {
+  const v = c[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length === 0 || v.length > LIMITS.maxStages) {
+    throw new Error(`${source}: HF config ${key} must be a list of 1 to ${LIMITS.maxStages} integers`);
+  }
+  for (const [i, x] of v.entries()) {
+    const problem = sizeProblem(`${key}[${i}]`, x, max, min);
+    if (problem) throw new Error(`${source}: HF config ${problem}`);
+  }
+  return v as number[];
+}
+
+/** An optional integer field of the config, within bounds. */
+function sizeField(c: Record<string, unknown>, key: string, max: number, min: number, source: string) {
+  const v = c[key];
+  if (v === undefined || v === null) return undefined;
+  const problem = sizeProblem(key, v, max, min);
+  if (problem) throw new Error(`${source}: HF config ${problem}`);
+  return v as number;
 }
 
 /** Reads the facts we need from a parsed HF `config.json`. */
@@ -241,22 +262,31 @@ export function readHfConfig(json: unknown, source = "config.json"): HfConfigFac
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new Error(`${source}: HF config is not a JSON object`);
   }
+  // Nothing below recurses, but a label turned into a string would; a real config nests three levels.
+  if (jsonDepth(json) > LIMITS.maxNestingDepth) {
+    throw new Error(`${source}: HF config nests deeper than ${LIMITS.maxNestingDepth} levels`);
+  }
   const c = json as Record<string, unknown>;
   const modelType = c.model_type;
   if (modelType !== "convnext" && modelType !== "convnextv2") {
     throw new Error(
-      `${source}: HF config model_type is ${JSON.stringify(modelType)}, expected "convnext" or "convnextv2"`,
+      `${source}: HF config model_type is ${shortValue(modelType)}, expected "convnext" or "convnextv2"`,
     );
   }
+  const eps = c.layer_norm_eps ?? HF_DEFAULT_LAYER_NORM_EPS;
+  const badEps = epsProblem("layer_norm_eps", eps);
+  if (badEps) throw new Error(`${source}: HF config ${badEps}`);
   const facts: HfConfigFacts = {
     modelType,
     version: modelType === "convnextv2" ? 2 : 1,
-    headNormEps: typeof c.layer_norm_eps === "number" ? c.layer_norm_eps : HF_DEFAULT_LAYER_NORM_EPS,
-    dims: intArray(c.hidden_sizes),
-    depths: intArray(c.depths),
+    headNormEps: eps as number,
+    dims: sizeList(c, "hidden_sizes", LIMITS.maxWidth, 1, source),
+    depths: sizeList(c, "depths", LIMITS.maxDepth, 0, source),
   };
-  if (typeof c.num_channels === "number") facts.inChans = c.num_channels;
-  if (typeof c.patch_size === "number") facts.patchSize = c.patch_size;
+  const inChans = sizeField(c, "num_channels", LIMITS.maxWidth, 1, source);
+  if (inChans !== undefined) facts.inChans = inChans;
+  const patchSize = sizeField(c, "patch_size", LIMITS.maxKernel, 1, source);
+  if (patchSize !== undefined) facts.patchSize = patchSize;
   if (typeof c.drop_path_rate === "number") facts.dropPathRate = c.drop_path_rate;
   if (typeof c.id2label === "object" && c.id2label !== null) {
     const entries = Object.entries(c.id2label as Record<string, unknown>).sort(
@@ -265,6 +295,7 @@ export function readHfConfig(json: unknown, source = "config.json"): HfConfigFac
     facts.labels = entries.map(([, v]) => String(v));
     facts.numClasses = entries.length;
   }
-  if (typeof c.num_labels === "number") facts.numClasses = c.num_labels;
+  const numLabels = sizeField(c, "num_labels", LIMITS.maxClasses, 0, source);
+  if (numLabels !== undefined) facts.numClasses = numLabels;
   return facts;
 }

@@ -8,6 +8,8 @@ import type { ConvNeXtConfig } from "../models/config.ts";
 import { makeConfig } from "../models/config.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { shapeString } from "../tensor/host-tensor.ts";
+import { LIMITS } from "../tensor/limits.ts";
+import { configProblem } from "./config-sanity.ts";
 
 export function inferConfig(tensors: Map<string, HostTensor>, source = "checkpoint"): ConvNeXtConfig {
   const fail = (why: string) => new Error(`${source}: cannot infer the ConvNeXt architecture: ${why}`);
@@ -29,6 +31,8 @@ export function inferConfig(tensors: Map<string, HostTensor>, source = "checkpoi
     const m = /^stages\.(\d+)\.(?:blocks\.(\d+)\.|downsample\.)/.exec(key);
     if (!m) continue;
     const s = Number(m[1]);
+    if (s >= LIMITS.maxStages)
+      throw fail(`${key} names stage ${s}; at most ${LIMITS.maxStages} stages are supported`);
     stageCount = Math.max(stageCount, s + 1);
     if (m[2] === undefined) continue;
     if (!blocks.has(s)) blocks.set(s, new Set());
@@ -58,7 +62,7 @@ export function inferConfig(tensors: Map<string, HostTensor>, source = "checkpoi
   const head = tensors.get("head.fc.weight");
 
   const version = tensors.has(`${prefix}mlp.grn.weight`) ? 2 : 1;
-  return makeConfig({
+  const config = makeConfig({
     version,
     dims,
     depths,
@@ -70,4 +74,8 @@ export function inferConfig(tensors: Map<string, HostTensor>, source = "checkpoi
     layerScaleInit: tensors.has(`${prefix}gamma`) ? 1e-6 : null,
     mlpRatio: fc1.dims[0] / dims[first],
   });
+  // Shapes come from the file: an even or zero kernel must stop here, not inside onnxruntime.
+  const problem = configProblem(config);
+  if (problem) throw fail(problem);
+  return config;
 }

@@ -3,10 +3,12 @@
  * infer the architecture; write safetensors atomically (write-atomic-node.ts: a crash never leaves a half-written
  * checkpoint under the real name).
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
+import { LIMITS } from "../tensor/limits.ts";
+import { readBoundedFile } from "../tensor/read-file-node.ts";
 import type { Convention } from "./conventions.ts";
 import { readCheckpointBytes } from "./read-bytes.ts";
 import { serializeSafetensors } from "./safetensors.ts";
@@ -62,21 +64,8 @@ async function locate(path: string): Promise<{ weights: string; hfConfig?: strin
 
 export async function loadCheckpointFile(path: string, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
   const { weights: source, hfConfig } = await locate(path);
-  let file: Buffer;
-  try {
-    file = await readFile(source);
-  } catch (e) {
-    throw new Error(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
-  let json: unknown;
-  if (hfConfig) {
-    try {
-      json = JSON.parse(await readFile(hfConfig, "utf8"));
-    } catch (e) {
-      throw new Error(`${hfConfig}: cannot read HF config (${(e as Error).message})`);
-    }
-  }
+  const bytes = await readBoundedFile(source, { maxBytes: LIMITS.maxCheckpointBytes, what: "checkpoint" });
+  const json = hfConfig ? await readJsonFile(hfConfig, "HF config") : undefined;
   const ckpt = readCheckpointBytes(bytes, {
     source,
     useEma: opts.useEma,
@@ -84,6 +73,16 @@ export async function loadCheckpointFile(path: string, opts: LoadOptions = {}): 
     hfConfigSource: hfConfig,
   });
   return { ...ckpt, source };
+}
+
+/** A JSON file of bounded size, parsed; one line naming the file when it is not JSON. */
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  const bytes = await readBoundedFile(path, { maxBytes: LIMITS.maxConfigBytes, what });
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`${path}: cannot read ${what} (${(e as Error).message.split("\n")[0]})`);
+  }
 }
 
 /** Serializes tensors as safetensors and writes them atomically. */

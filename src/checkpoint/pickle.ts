@@ -13,8 +13,10 @@
  * set -> Set, torch tensor / Parameter -> HostTensor, argparse.Namespace -> PyObject, torch.dtype -> PickleGlobal.
  */
 import type { DType, TensorData } from "../tensor/host-tensor.ts";
+import type { Limits } from "../tensor/limits.ts";
+import { formatBytes, LIMITS } from "../tensor/limits.ts";
 import { printable } from "./printable.ts";
-import type { TorchStorage } from "./torch-globals.ts";
+import type { CallContext, TorchStorage } from "./torch-globals.ts";
 import { CALLABLES, isAllowed, PickleGlobal, PyObject, STORAGE_DTYPES } from "./torch-globals.ts";
 
 export { PickleGlobal, PyObject } from "./torch-globals.ts";
@@ -24,6 +26,10 @@ export interface UnpickleOptions {
   source?: string;
   /** Supplies storage `key` for torch's persistent id ('storage', torch.FloatStorage, key, location, numel). */
   loadStorage?: (key: string, dtype: DType, numel: number) => TensorData;
+  /** Bounds on opcodes, memo, nesting and integer size (default LIMITS). */
+  limits?: Readonly<Pick<Limits, "maxPickleOps" | "maxPickleMemo" | "maxNestingDepth" | "maxPickleIntBytes">>;
+  /** Bytes strided tensor views may copy out of their storages, all together. Default: no copies beyond 1 GB. */
+  copyBudget?: number;
 }
 
 const utf8 = new TextDecoder("utf-8");
@@ -38,8 +44,40 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
   const memo = new Map<number, unknown>();
+  const limits = opts.limits ?? LIMITS;
+  let ops = 0;
+  let copyBudget = opts.copyBudget ?? 2 ** 30;
 
   const fail = (why: string) => new Error(`${source}: ${why} (pickle offset ${opStart})`);
+  // How deeply each container nests (1 = holds no containers). Checked where containers are filled, so a
+  // pickle of a million nested tuples is refused here instead of overflowing the stack of whatever walks it.
+  const depths = new WeakMap<object, number>();
+  const depthOf = (v: unknown) => (typeof v === "object" && v !== null ? (depths.get(v) ?? 1) : 0);
+  const nest = <T>(container: T, items: Iterable<unknown>): T => {
+    let d = depthOf(container);
+    for (const item of items) d = Math.max(d, depthOf(item) + 1);
+    if (d > limits.maxNestingDepth) {
+      throw fail(`containers nest deeper than ${limits.maxNestingDepth} levels`);
+    }
+    if (typeof container === "object" && container !== null) depths.set(container, d);
+    return container;
+  };
+  const ctx: CallContext = {
+    copy: (n, what) => {
+      if (n > copyBudget) {
+        throw fail(
+          `${what} would copy ${formatBytes(n)} out of its storage, more than the file's tensors can account for (${formatBytes(Math.max(copyBudget, 0))} left)`,
+        );
+      }
+      copyBudget -= n;
+    },
+  };
+  const remember = (index: number) => {
+    if (!memo.has(index) && memo.size >= limits.maxPickleMemo) {
+      throw fail(`pickle memo grows past ${limits.maxPickleMemo} entries`);
+    }
+    memo.set(index, top());
+  };
   const need = (n: number) => {
     if (pos + n > bytes.length) {
       throw new Error(`${source}: pickle data ends early at offset ${bytes.length} (truncated file?)`);
@@ -106,8 +144,13 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
     return items;
   };
   const signedLittleEndian = (raw: Uint8Array): number | bigint => {
-    let v = 0n;
-    for (let i = raw.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(raw[i]);
+    if (raw.length > limits.maxPickleIntBytes) {
+      throw fail(`pickled integer of ${raw.length} bytes (limit ${limits.maxPickleIntBytes})`);
+    }
+    // One BigInt from hex digits: linear in the length (shifting in one byte at a time is quadratic).
+    let hex = "";
+    for (let i = raw.length - 1; i >= 0; i--) hex += raw[i].toString(16).padStart(2, "0");
+    let v = raw.length > 0 ? BigInt(`0x${hex}`) : 0n;
     if (raw.length > 0 && raw[raw.length - 1] & 0x80) v -= 1n << BigInt(8 * raw.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
@@ -125,7 +168,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
       throw fail(`pickle calls something that is not an allowed function (${describe(f)})`);
     }
     if (!Array.isArray(args)) throw fail(`arguments to ${f.qualifiedName} are not a tuple`);
-    return CALLABLES[f.qualifiedName](args, (why) => fail(`${f.qualifiedName}: ${why}`));
+    return nest(
+      CALLABLES[f.qualifiedName](args, (why) => fail(`${f.qualifiedName}: ${why}`), ctx),
+      args,
+    );
   };
   const persistentLoad = (pid: unknown) => {
     if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length !== 5) {
@@ -151,6 +197,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
 
   for (;;) {
     opStart = pos;
+    if (++ops > limits.maxPickleOps) throw fail(`pickle runs more than ${limits.maxPickleOps} opcodes`);
     const op = u8();
     switch (op) {
       case 0x80: {
@@ -239,23 +286,28 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
       case 0x74: {
         // TUPLE. (popMark replaces `stack`, so it must run before `stack.push` is looked up.)
         const items = popMark();
-        stack.push(Object.freeze(items));
+        stack.push(Object.freeze(nest(items, items)));
         break;
       }
       case 0x85: // TUPLE1
-        stack.push(Object.freeze([pop()]));
+        {
+          const t = [pop()];
+          stack.push(Object.freeze(nest(t, t)));
+        }
         break;
       case 0x86: {
         // TUPLE2
         const b = pop();
-        stack.push(Object.freeze([pop(), b]));
+        const t = [pop(), b];
+        stack.push(Object.freeze(nest(t, t)));
         break;
       }
       case 0x87: {
         // TUPLE3
         const c = pop();
         const b = pop();
-        stack.push(Object.freeze([pop(), b, c]));
+        const t = [pop(), b, c];
+        stack.push(Object.freeze(nest(t, t)));
         break;
       }
       case 0x5d: // EMPTY_LIST
@@ -264,19 +316,21 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
       case 0x6c: {
         // LIST
         const items = popMark();
-        stack.push(items);
+        stack.push(nest(items, items));
         break;
       }
       case 0x61: {
         // APPEND
         const value = pop();
-        asList(top(), fail).push(value);
+        nest(asList(top(), fail), [value]).push(value);
         break;
       }
       case 0x65: {
         // APPENDS
+        // One at a time: spreading a long list into push() overflows the call stack.
         const items = popMark();
-        asList(top(), fail).push(...items);
+        const list = nest(asList(top(), fail), items);
+        for (const item of items) list.push(item);
         break;
       }
       case 0x7d: // EMPTY_DICT
@@ -285,7 +339,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
       case 0x64: {
         // DICT
         const items = popMark();
-        const d = new Map<unknown, unknown>();
+        const d = nest(new Map<unknown, unknown>(), items);
         for (let i = 0; i + 1 < items.length; i += 2) d.set(items[i], items[i + 1]);
         stack.push(d);
         break;
@@ -294,13 +348,13 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         // SETITEM
         const value = pop();
         const key = pop();
-        asDict(top(), fail).set(key, value);
+        nest(asDict(top(), fail), [key, value]).set(key, value);
         break;
       }
       case 0x75: {
         // SETITEMS
         const items = popMark();
-        const d = asDict(top(), fail);
+        const d = nest(asDict(top(), fail), items);
         if (items.length % 2 !== 0) throw fail("SETITEMS with an odd number of items");
         for (let i = 0; i < items.length; i += 2) d.set(items[i], items[i + 1]);
         break;
@@ -313,23 +367,24 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
         const items = popMark();
         const s = top();
         if (!(s instanceof Set)) throw fail("ADDITEMS on something that is not a set");
+        nest(s, items);
         for (const item of items) s.add(item);
         break;
       }
       case 0x91: {
         // FROZENSET
         const items = popMark();
-        stack.push(new Set(items));
+        stack.push(nest(new Set(items), items));
         break;
       }
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        remember(u8());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        remember(u32());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        remember(memo.size);
         break;
       case 0x68: // BINGET
       case 0x6a: {
@@ -377,7 +432,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
       case 0x62: {
         // BUILD: inst.__setstate__(state) or inst.__dict__.update(state)
         const state = pop();
-        build(top(), state, fail);
+        build(nest(top(), [state]), state, fail);
         break;
       }
       case 0x51: // BINPERSID

@@ -3,12 +3,14 @@
  * (`<stem>/data.pkl`, `<stem>/data/<key>`, `<stem>/byteorder`, ...). `data.pkl` describes the object tree and
  * points at the raw storages in `data/<key>` through persistent ids; `pickle.ts` interprets it without running it.
  */
-import { unzipSync } from "fflate";
 import type { DType, TensorData } from "../tensor/host-tensor.ts";
 import { BYTES_PER_ELEMENT } from "../tensor/host-tensor.ts";
 import { unpickle } from "./pickle.ts";
 import { printable } from "./printable.ts";
 import { typedArrayFromBytes } from "./tensor-bytes.ts";
+import { readStoredZip } from "./zip.ts";
+import type { Limits } from "../tensor/limits.ts";
+import { LIMITS } from "../tensor/limits.ts";
 
 function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
   return magic.every((b, i) => bytes[i] === b);
@@ -29,34 +31,9 @@ export function isLegacyTorchSave(bytes: Uint8Array): boolean {
   return bytes[0] === PICKLE_PROTO && startsWith(bytes.subarray(2), LEGACY_MAGIC);
 }
 
-function unzipChecked(bytes: Uint8Array, fileName: string): Record<string, Uint8Array> {
-  // fflate silently clips an entry that runs past the end of the buffer, so sizes are checked against the
-  // central directory here.
-  const sizes = new Map<string, number>();
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes, {
-      filter: (f) => {
-        sizes.set(f.name, f.originalSize);
-        return true;
-      },
-    });
-  } catch (e) {
-    throw new Error(`${fileName}: corrupt or truncated zip archive (${(e as Error).message})`);
-  }
-  for (const [name, data] of Object.entries(files)) {
-    if (data.length !== sizes.get(name)) {
-      throw new Error(
-        `${fileName}: corrupt or truncated zip archive (entry ${printable(name)} holds ${data.length} of ${sizes.get(name)} bytes)`,
-      );
-    }
-  }
-  return files;
-}
-
 /** The archive folder name: the part before `/data.pkl` (the file stem when torch.save wrote it). */
-function archivePrefix(files: Record<string, Uint8Array>, fileName: string): string {
-  const prefixes = Object.keys(files)
+function archivePrefix(files: Map<string, Uint8Array>, fileName: string): string {
+  const prefixes = [...files.keys()]
     .map((name) => /^([^/]+)\/data\.pkl$/.exec(name)?.[1])
     .filter((p): p is string => p !== undefined);
   if (prefixes.length === 0) {
@@ -76,23 +53,27 @@ function archivePrefix(files: Record<string, Uint8Array>, fileName: string): str
  * Reads a `torch.save` zip checkpoint and returns its object tree, tensors as HostTensor (see pickle.ts for how
  * other Python values map). Only allow-listed globals are rebuilt; anything else is refused.
  */
-export function readPth(bytes: Uint8Array, fileName = "checkpoint"): unknown {
+export function readPth(
+  bytes: Uint8Array,
+  fileName = "checkpoint",
+  limits: Readonly<Limits> = LIMITS,
+): unknown {
   if (!isZip(bytes)) {
     if (bytes[0] === PICKLE_PROTO) {
       throw new Error(
-        `${fileName}: legacy (pre-zip) PyTorch checkpoint format is not supported; re-save it with torch>=1.6 (torch.save(torch.load(f), f))`,
+        `${fileName}: legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with torch.save's default zip format (torch.save(torch.load(f), f))`,
       );
     }
     throw new Error(`${fileName}: not a PyTorch checkpoint (no zip signature)`);
   }
-  const files = unzipChecked(bytes, fileName);
+  const files = readStoredZip(bytes, fileName, limits);
   const prefix = archivePrefix(files, fileName);
-  if (`${prefix}/constants.pkl` in files) {
+  if (files.has(`${prefix}/constants.pkl`)) {
     throw new Error(
       `${fileName}: this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; save the state_dict instead`,
     );
   }
-  const byteorder = files[`${prefix}/byteorder`];
+  const byteorder = files.get(`${prefix}/byteorder`);
   const order = byteorder === undefined ? "little" : new TextDecoder().decode(byteorder).trim();
   if (order !== "little" && order !== "big")
     throw new Error(`${fileName}: unknown byteorder '${printable(order)}'`);
@@ -104,7 +85,7 @@ export function readPth(bytes: Uint8Array, fileName = "checkpoint"): unknown {
     const cached = storages.get(cacheKey);
     if (cached) return cached;
     const name = `${prefix}/data/${key}`;
-    const entry = files[name];
+    const entry = files.get(name);
     if (entry === undefined)
       throw new Error(`${fileName}: storage ${printable(name)} is missing from the archive`);
     const expected = numel * BYTES_PER_ELEMENT[dtype];
@@ -117,5 +98,7 @@ export function readPth(bytes: Uint8Array, fileName = "checkpoint"): unknown {
     storages.set(cacheKey, data);
     return data;
   };
-  return unpickle(files[`${prefix}/data.pkl`], { source: fileName, loadStorage });
+  // Strided views are copied out of their storages; together they may not copy much more than the file holds.
+  const copyBudget = bytes.length + limits.maxViewCopyBytesOverFile;
+  return unpickle(files.get(`${prefix}/data.pkl`)!, { source: fileName, loadStorage, limits, copyBudget });
 }

@@ -15,7 +15,8 @@ import { inferConfig } from "./infer-architecture.ts";
 import { isLegacyTorchSave, isZip, readPth } from "./pth.ts";
 import { parseSafetensors } from "./safetensors.ts";
 import type { ConvNeXtConfig } from "../models/config.ts";
-import { type Float32Tensor, toFloat32 } from "../tensor/host-tensor.ts";
+import { type Float32Tensor, type HostTensor, numel, toFloat32 } from "../tensor/host-tensor.ts";
+import { formatBytes, LIMITS } from "../tensor/limits.ts";
 
 export interface CheckpointBytesOptions {
   /** Name used in error messages. */
@@ -43,6 +44,26 @@ export function readCheckpointBytes(
   opts: CheckpointBytesOptions = {},
 ): CheckpointFromBytes {
   const source = opts.source ?? "checkpoint";
+  try {
+    return readChecked(bytes, opts, source);
+  } catch (e) {
+    throw namingSource(e, source, opts.hfConfigSource);
+  }
+}
+
+/**
+ * Every failure as one line naming the file: the readers' own errors already do; an engine error a bound did not
+ * foresee (a RangeError from an allocation, a stack overflow) is given the file's name instead of escaping bare.
+ */
+function namingSource(e: unknown, source: string, configSource?: string): Error {
+  const message = e instanceof Error ? e.message : String(e);
+  const line = message.split("\n")[0];
+  const named = message.includes(source) || (configSource !== undefined && message.includes(configSource));
+  if (e instanceof Error && !(e instanceof RangeError) && line === message && named) return e;
+  return new Error(`${source}: cannot read the checkpoint (${line})`);
+}
+
+function readChecked(bytes: Uint8Array, opts: CheckpointBytesOptions, source: string): CheckpointFromBytes {
   let tree: unknown;
   let metadata: Record<string, string> = {};
   if (isZip(bytes) || isLegacyTorchSave(bytes)) tree = readPth(bytes, source);
@@ -58,8 +79,10 @@ export function readCheckpointBytes(
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
   }
+  const renamed = toTimm(stateDict, { convention, source });
+  checkTensorBytes(renamed, bytes.length, source);
   const tensors = new Map<string, Float32Tensor>();
-  for (const [key, t] of toTimm(stateDict, { convention, source })) {
+  for (const [key, t] of renamed) {
     try {
       tensors.set(key, toFloat32(t));
     } catch (e) {
@@ -77,6 +100,22 @@ export function readCheckpointBytes(
     labels = facts?.labels;
   }
   return { tensors, convention, config, metadata, labels };
+}
+
+/**
+ * Views let a small file describe many large tensors over one storage; everything after this point (float32
+ * conversion, the ONNX initializers) copies each tensor, so their float32 size is held to what a real checkpoint
+ * of this file's size can hold: twice the file (float16 weights double), plus the same slack as view copies.
+ */
+function checkTensorBytes(tensors: Map<string, HostTensor>, fileBytes: number, source: string): void {
+  let total = 0;
+  for (const t of tensors.values()) total += numel(t.dims) * 4;
+  const limit = 2 * fileBytes + LIMITS.maxViewCopyBytesOverFile;
+  if (total > limit) {
+    throw new Error(
+      `${source}: the checkpoint's tensors come to ${formatBytes(total)} as float32, more than a ${formatBytes(fileBytes)} file can hold (views sharing storage?)`,
+    );
+  }
 }
 
 function checkAgainstHfConfig(

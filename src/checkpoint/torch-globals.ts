@@ -4,7 +4,7 @@
  * data; nothing refers to code named by the file. Kept apart from the opcode interpreter so it reviews on its own.
  */
 import type { DType, HostTensor, TensorData } from "../tensor/host-tensor.ts";
-import { numel, shapeString } from "../tensor/host-tensor.ts";
+import { BYTES_PER_ELEMENT, numel, shapeString } from "../tensor/host-tensor.ts";
 import { emptyTypedArray } from "./tensor-bytes.ts";
 
 /** A global name the allow-list accepted (a class, function or constant such as `torch.float32`). */
@@ -60,7 +60,12 @@ const TORCH_DTYPE_NAMES = [
   "bool",
 ];
 
-export type Call = (args: readonly unknown[], fail: (why: string) => Error) => unknown;
+/** What the unpickler lends a call: `copy` charges bytes a call is about to copy against the file's budget. */
+export interface CallContext {
+  copy(bytes: number, what: string): void;
+}
+
+export type Call = (args: readonly unknown[], fail: (why: string) => Error, ctx: CallContext) => unknown;
 
 function isTensor(v: unknown): v is HostTensor {
   return typeof v === "object" && v !== null && "dtype" in v && "dims" in v && "data" in v;
@@ -76,8 +81,13 @@ function intTuple(v: unknown): v is number[] {
 
 type AnyArray = { length: number; [i: number]: number | bigint };
 
-/** torch's `_rebuild_tensor`: a view (offset, size, stride) into a storage, copied out when not contiguous. */
-function rebuildTensor(args: readonly unknown[], fail: (why: string) => Error): HostTensor {
+/**
+ * torch's `_rebuild_tensor`: a view (offset, size, stride) into a storage. A contiguous view shares the storage
+ * (as in torch, so tied weights stay tied and many views of one storage cost nothing); a strided view is copied
+ * out, after its size is charged to the file's copy budget, so a stride-0 view of 2^29 elements is refused before
+ * anything is allocated.
+ */
+function rebuildTensor(args: readonly unknown[], fail: (why: string) => Error, ctx: CallContext): HostTensor {
   const [storage, offset, size, stride] = args;
   if (!isStorage(storage)) throw fail("tensor rebuild without a storage");
   if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0)
@@ -102,11 +112,10 @@ function rebuildTensor(args: readonly unknown[], fail: (why: string) => Error): 
     expected *= dims[i];
   }
   if (contiguous) {
-    // Sharing a whole storage matches torch (tied weights stay tied); a partial view is copied so it does not pin
-    // or alias a larger storage.
     if (offset === 0 && n === data.length) return { dtype, dims, data };
-    return { dtype, dims, data: (data as Float32Array).slice(offset, offset + n) as TensorData };
+    return { dtype, dims, data: (data as Float32Array).subarray(offset, offset + n) as TensorData };
   }
+  ctx.copy(n * BYTES_PER_ELEMENT[dtype], `tensor ${shapeString(dims)} (a strided view)`);
   const out = emptyTypedArray(dtype, n);
   const src = data as unknown as AnyArray;
   const dst = out as unknown as AnyArray;
@@ -148,7 +157,7 @@ function makeSet(args: readonly unknown[], fail: (why: string) => Error): Set<un
 }
 
 /** Tensor subclasses and tensors with Python attributes: `_rebuild_from_type_v2(func, type, args, state)`. */
-function rebuildFromType(args: readonly unknown[], fail: (why: string) => Error): unknown {
+function rebuildFromType(args: readonly unknown[], fail: (why: string) => Error, ctx: CallContext): unknown {
   const [func, type, funcArgs] = args;
   if (!(type instanceof PickleGlobal) || !TENSOR_TYPES.has(type.qualifiedName)) {
     throw fail("only plain tensors and Parameters can be rebuilt");
@@ -160,7 +169,7 @@ function rebuildFromType(args: readonly unknown[], fail: (why: string) => Error)
   ) {
     throw fail("rebuild function is not a tensor rebuild");
   }
-  return CALLABLES[func.qualifiedName](funcArgs, fail);
+  return CALLABLES[func.qualifiedName](funcArgs, fail, ctx);
 }
 
 const TENSOR_TYPES = new Set(["torch.Tensor", "torch.nn.parameter.Parameter"]);

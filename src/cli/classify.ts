@@ -13,6 +13,8 @@ import { type Command, InvalidArgumentError } from "commander";
 import { ImageClassifier, type StreamItem, type StreamOptions } from "../api/classify-node.ts";
 import { listImageFiles } from "../api/image-files-node.ts";
 import { licenseNotice, openModel } from "../api/model-source-node.ts";
+import { isOnnxFile, openOnnxClassifier } from "../api/onnx-classifier-node.ts";
+import { DEFAULT_MAX_PIXELS } from "../preprocess/decode-node.ts";
 import { downloadProgress } from "./download-progress.ts";
 import { positiveInt } from "./options.ts";
 
@@ -23,6 +25,7 @@ export interface ImageCommandOptions {
   offline?: boolean;
   useEma?: boolean;
   exifRotate?: boolean;
+  maxPixels?: number;
   batch: number;
 }
 
@@ -37,12 +40,28 @@ export function addModelOptions(cmd: Command): Command {
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 8)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
     .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not, except for TIFF)")
+    .option(
+      "--max-pixels <n>",
+      `refuse images with more pixels than this (default ${DEFAULT_MAX_PIXELS}, PIL's limit)`,
+      positiveInt("--max-pixels"),
+    )
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--offline", "never use the network (pretrained weights must be cached)");
 }
 
 /** Opens the chosen model for the image commands, with a download bar and the licence notice on stderr. */
 export async function openImageModel(opts: ImageCommandOptions): Promise<ImageClassifier> {
+  // An exported .onnx carries its architecture, labels and preprocessing: nothing else to choose.
+  const onnx = [opts.weights, opts.model].find(isOnnxFile);
+  if (onnx !== undefined) {
+    if (opts.weights !== undefined && opts.model !== undefined)
+      throw new Error(`${onnx}: an exported model takes no --model/--weights beside it`);
+    return openOnnxClassifier(onnx, {
+      threads: opts.threads,
+      exifRotate: opts.exifRotate,
+      batch: opts.batch,
+    });
+  }
   const progress = downloadProgress(opts.model ?? "weights");
   try {
     const source = await openModel({
@@ -55,7 +74,11 @@ export async function openImageModel(opts: ImageCommandOptions): Promise<ImageCl
     });
     const notice = licenseNotice(source.name, source.license);
     if (notice) process.stderr.write(`${notice}\n`);
-    return ImageClassifier.fromSource(source, { exifRotate: opts.exifRotate, batch: opts.batch });
+    return ImageClassifier.fromSource(source, {
+      exifRotate: opts.exifRotate,
+      maxPixels: opts.maxPixels,
+      batch: opts.batch,
+    });
   } finally {
     progress.stop();
   }

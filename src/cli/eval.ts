@@ -8,12 +8,13 @@
  * - any other class-folder tree: classes by name when the weights carry those labels (a model trained by
  *   `convnext train`), else in the folder's sorted order.
  */
-import { openSync, readSync, closeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { ImageClassifier } from "../api/classify-node.ts";
 import { BUNDLED_MODEL_PATH, licenseNotice, openModel } from "../api/model-source-node.ts";
 import type { PreprocessConfig } from "../preprocess/transform.ts";
+import { LIMITS } from "../tensor/limits.ts";
 import { loadLabels } from "../pretrained/labels-node.ts";
 import type { LabelSet } from "../pretrained/registry.ts";
 import { type EvalData, openEvalData } from "../train/datasets-node.ts";
@@ -41,11 +42,13 @@ export interface Accuracy {
 function safetensorsMetadata(path: string): Record<string, string> | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(path, "r");
+    // Non-blocking, and regular files only: a FIFO or a device is left for the checkpoint reader to refuse.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return undefined;
     const head = Buffer.alloc(8);
     if (readSync(fd, head, 0, 8, 0) !== 8) return undefined;
     const n = Number(head.readBigUInt64LE(0));
-    if (n <= 0 || n > 100_000_000) return undefined;
+    if (n <= 0 || n > LIMITS.maxSafetensorsHeaderBytes) return undefined;
     const json = Buffer.alloc(n);
     if (readSync(fd, json, 0, n, 8) !== n) return undefined;
     const header = JSON.parse(json.toString("utf8")) as { __metadata__?: Record<string, string> };

@@ -1,47 +1,68 @@
-/** `convnext export <model>`: the inference graph with its weights as one ONNX file, for any ONNX engine. */
-import { existsSync } from "node:fs";
-import { writeFileAtomic } from "../checkpoint/load-node.ts";
+/**
+ * `convnext export <model>`: the inference graph with its weights as one ONNX file, for any ONNX engine, or
+ * (`--format transformers.js`) as the model folder transformers.js loads.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { openExportSource } from "../api/export-source-node.ts";
+import { exportOnnx } from "../api/onnx-export-node.ts";
+import {
+  transformersJsConfig,
+  transformersJsModelFile,
+  transformersJsPreprocessor,
+} from "../api/transformers-js.ts";
+import { writeFileAtomic } from "../checkpoint/load-node.ts";
+import { isPrecision, PRECISIONS } from "../graph/precision.ts";
 import { type FeatureName, FEATURE_OUTPUTS } from "../models/convnext.ts";
-import { initParams } from "../models/init.ts";
-import { modelConfig } from "../models/variants.ts";
-import { ConvNeXtModel } from "../node/model.ts";
-import { Rng } from "../train/rng.ts";
+
+const FORMATS = ["onnx", "transformers.js"] as const;
 
 export function register(program: Command): void {
   program
     .command("export <model>")
     .summary("write a model (name or checkpoint) as ONNX with its weights")
-    .description("write the model as ONNX (opset 18) with its weights")
+    .description(
+      "write the model as ONNX (opset 18) with its weights, architecture, labels and preprocessing, " +
+        "or as a transformers.js model folder",
+    )
     .option("--weights <file|dir>", "checkpoint to bake in (default: random init, seed 0)")
-    .option("--precision <p>", "weight precision (fp32)", "fp32")
+    .option("--precision <p>", `weight precision (${PRECISIONS.join(", ")})`, "fp32")
+    .option("--format <f>", `${FORMATS.join(" or ")} (a folder: config.json, onnx/model.onnx, ...)`, "onnx")
     .option("--outputs <names>", `comma-separated graph outputs from ${FEATURE_OUTPUTS.join(",")}`, "logits")
-    .requiredOption("--output <model.onnx>", "output file")
+    .requiredOption("--output <model.onnx|dir>", "output file (a folder for transformers.js)")
     .action(
       async (
         name: string,
-        opts: { weights?: string; precision: string; outputs: string; output: string },
+        opts: { weights?: string; precision: string; format: string; outputs: string; output: string },
       ) => {
-        if (opts.precision !== "fp32")
-          throw new Error(`--precision ${opts.precision} is not supported (fp32)`);
+        const precision = opts.precision;
+        if (!isPrecision(precision))
+          throw new Error(`--precision ${precision} is not supported (${PRECISIONS.join(", ")})`);
+        if (!(FORMATS as readonly string[]).includes(opts.format))
+          throw new Error(`--format ${opts.format} is not supported (${FORMATS.join(", ")})`);
         const outputs = opts.outputs.split(",").map((s) => s.trim()) as FeatureName[];
         const bad = outputs.filter((o) => !FEATURE_OUTPUTS.includes(o));
         if (bad.length)
           throw new Error(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
-        let model: ConvNeXtModel;
-        if (existsSync(name)) {
-          model = await ConvNeXtModel.load(name);
-        } else if (opts.weights) {
-          model = await ConvNeXtModel.load(opts.weights, { model: name });
-        } else {
-          const cfg = modelConfig(name);
-          const rng = new Rng(0);
-          model = new ConvNeXtModel(
-            cfg,
-            initParams(cfg, () => rng.normal()),
-          );
+        const source = await openExportSource(name, opts.weights);
+        if (opts.format === "onnx") {
+          await writeFileAtomic(opts.output, exportOnnx(source, { outputs, precision }));
+          return;
         }
-        await writeFileAtomic(opts.output, model.toOnnx(outputs));
+        if (!outputs.includes("logits"))
+          throw new Error("--format transformers.js needs the 'logits' output (image classification)");
+        const processor = transformersJsPreprocessor(source.preprocess, name);
+        const size = (processor.size as { shortest_edge: number }).shortest_edge;
+        const model = exportOnnx(source, { outputs, precision, inputName: "pixel_values" });
+        const json = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
+        await mkdir(join(opts.output, "onnx"), { recursive: true });
+        await writeFile(
+          join(opts.output, "config.json"),
+          json(transformersJsConfig(source.config, source.labels, size)),
+        );
+        await writeFile(join(opts.output, "preprocessor_config.json"), json(processor));
+        await writeFileAtomic(join(opts.output, transformersJsModelFile(precision)), model);
       },
     );
 }

@@ -8,9 +8,19 @@
 import type { Command } from "commander";
 import { prepareImage, preprocessToJson } from "../api/image-preprocess.ts";
 import { modelPreprocess } from "../api/model-source-node.ts";
-import { decodeImage } from "../preprocess/decode-node.ts";
+import { DEFAULT_MAX_PIXELS, decodeImage } from "../preprocess/decode-node.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
+import { positiveInt } from "./options.ts";
 import { writeTensorFile } from "./tensor-files.ts";
+
+/** Runs a preprocessing step, naming the image in its error. */
+function namingImage<T>(image: string, step: () => T): T {
+  try {
+    return step();
+  } catch (e) {
+    throw new Error(`${image}: ${(e as Error).message}`);
+  }
+}
 
 export function register(program: Command): void {
   program
@@ -26,13 +36,19 @@ export function register(program: Command): void {
     )
     .requiredOption("--output <file.safetensors>", "output file")
     .option("--exif-rotate", "apply the EXIF orientation first (PIL and timm do not, except for TIFF)")
+    .option(
+      "--max-pixels <n>",
+      `refuse images with more pixels than this (default ${DEFAULT_MAX_PIXELS}, PIL's limit)`,
+      positiveInt("--max-pixels"),
+    )
     .action(
       async (
         image: string,
-        opts: { model?: string; weights?: string; output: string; exifRotate?: boolean },
+        opts: { model?: string; weights?: string; output: string; exifRotate?: boolean; maxPixels?: number },
       ) => {
         const p = await modelPreprocess({ model: opts.model, weights: opts.weights });
-        const { tensor, uint8 } = prepareImage(await decodeImage(image, { exifRotate: opts.exifRotate }), p);
+        const decoded = await decodeImage(image, { exifRotate: opts.exifRotate, maxPixels: opts.maxPixels });
+        const { tensor, uint8 } = namingImage(image, () => prepareImage(decoded, p));
         const pixels: HostTensor = { dtype: "uint8", dims: [uint8.height, uint8.width, 3], data: uint8.data };
         await writeTensorFile(
           opts.output,

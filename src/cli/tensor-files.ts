@@ -1,16 +1,12 @@
 /** Reading and writing tensor files for the CLI (safetensors; writes are atomic). */
-import { readFile } from "node:fs/promises";
 import { saveSafetensors } from "../checkpoint/load-node.ts";
 import { parseSafetensors } from "../checkpoint/safetensors.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
+import { LIMITS } from "../tensor/limits.ts";
+import { readBoundedFile } from "../tensor/read-file-node.ts";
 
 export async function readTensorFile(path: string): Promise<Map<string, HostTensor>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const bytes = await readBoundedFile(path, { maxBytes: LIMITS.maxCheckpointBytes, what: "tensor file" });
   return parseSafetensors(bytes, path).tensors;
 }
 

@@ -117,6 +117,25 @@ export class Graph {
     return this.add(op, inputs, attrs, 1, hint)[0];
   }
 
+  /** Renames a value wherever it appears: graph inputs and outputs, nodes, initializers, known shapes. */
+  rename(from: string, to: string): void {
+    if (!this.used.has(from)) throw new Error(`rename: unknown value '${from}'`);
+    if (this.used.has(to)) throw new Error(`rename: graph value '${to}' already exists`);
+    this.used.add(to);
+    const swap = (v: string) => (v === from ? to : v);
+    for (const v of [...this.inputs, ...this.outputs]) v.name = swap(v.name);
+    for (const n of this.nodes) {
+      n.inputs = n.inputs.map(swap);
+      n.outputs = n.outputs.map(swap);
+    }
+    for (const map of [this.initializers, this.shapes, this.dtypes] as Map<string, unknown>[]) {
+      if (map.has(from)) {
+        map.set(to, map.get(from));
+        map.delete(from);
+      }
+    }
+  }
+
   shape(name: string): number[] {
     const s = this.shapes.get(name);
     if (!s) throw new Error(`shape of '${name}' is not known (build the graph with a static input shape)`);

@@ -7,6 +7,8 @@ const { onnx } = onnxProto;
 
 /** The one opset every graph of this project targets (LayerNormalization needs 17; Reduce* take axes as inputs from 18). */
 export const OPSET = 18;
+/** The IR version released with opset 18 (ONNX 1.13); checkers refuse an opset newer than the IR version knows. */
+export const IR_VERSION = 8;
 
 const ONNX_DTYPE: Record<DType, number> = {
   float32: 1,
@@ -57,7 +59,15 @@ function valueInfo(v: ValueInfo) {
   });
 }
 
-export function toOnnxBytes(g: Graph, opts: { producer?: string; docString?: string } = {}): Uint8Array {
+export interface ModelInfo {
+  producer?: string;
+  producerVersion?: string;
+  docString?: string;
+  /** ModelProto.metadata_props, in insertion order (keys are unique by construction). */
+  metadata?: Record<string, string>;
+}
+
+export function toOnnxBytes(g: Graph, opts: ModelInfo = {}): Uint8Array {
   const graph = onnx.GraphProto.create({
     name: g.name,
     node: g.nodes.map((n) =>
@@ -75,9 +85,11 @@ export function toOnnxBytes(g: Graph, opts: { producer?: string; docString?: str
     output: g.outputs.map(valueInfo),
   });
   const model = onnx.ModelProto.create({
-    irVersion: 8,
+    irVersion: IR_VERSION,
     producerName: opts.producer ?? "convnext.ts",
+    producerVersion: opts.producerVersion ?? "",
     docString: opts.docString ?? "",
+    metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
     opsetImport: [{ domain: "", version: OPSET }],
     graph,
   });

@@ -28,7 +28,7 @@ export interface BuildOptions {
   outputs?: readonly FeatureName[];
   /** Weights baked in as initializers; without them, every parameter is a graph input (training). */
   weights?: Map<string, HostTensor>;
-  /** Input shape; default [N, inChans, H, W] with symbolic N, H, W. */
+  /** Input shape; default [batch_size, inChans, height, width] with symbolic batch and size. */
   inputShape?: Dim[];
   /**
    * Training graph: LayerNorms also output Mean/InvStdDev for the backward pass, and (dropPathRate > 0)
@@ -110,7 +110,8 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     }
     return v;
   };
-  const x = g.input("x", "float32", opts.inputShape ?? ["N", cfg.inChans, "H", "W"]);
+  const inputShape = opts.inputShape ?? ["batch_size", cfg.inChans, "height", "width"];
+  const x = g.input("x", "float32", inputShape);
   const dropPath: BuiltModel["dropPath"] = [];
   const nhwc = (t: string) => transpose(g, t, [0, 2, 3, 1]);
   const nchw = (t: string) => transpose(g, t, [0, 3, 1, 2]);
@@ -147,8 +148,18 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     if (scale) y = g.op("Mul", [y, P(scale)], {}, "layer_scale");
     return y;
   };
-  const emit = (name: FeatureName, t: string) => {
-    if (outputs.includes(name)) g.output(g.op("Identity", [t], {}, name));
+  // Every graph output declares its shape (ONNX checkers require one): static when the input is, else
+  // symbolic, each feature map's spatial size with a name of its own since it is the input's divided down.
+  const outputDims = (name: FeatureName, t: string, channels: number): Dim[] =>
+    g.shapes.get(t) ??
+    (name === "logits" || name === "pre_logits"
+      ? [inputShape[0], channels]
+      : [inputShape[0], channels, `${name}_height`, `${name}_width`]);
+  const emit = (name: FeatureName, t: string, channels: number) => {
+    if (outputs.includes(name)) {
+      const y = g.op("Identity", [t], {}, name);
+      g.output(y, outputDims(name, y, channels));
+    }
   };
 
   // Stem: patchify conv, then LN (norm after the conv; the downsamplers put it before).
@@ -160,7 +171,7 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     "stem_conv",
   );
   h = nchw(ln(nhwc(h), "stem.1", cfg.normEps));
-  emit("stem", h);
+  emit("stem", h, cfg.dims[0]);
 
   const totalBlocks = cfg.depths.reduce((a, b) => a + b, 0);
   let blockIndex = 0;
@@ -201,23 +212,23 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
       y = nchw(y);
       const rate = totalBlocks > 1 ? (cfg.dropPathRate * blockIndex) / (totalBlocks - 1) : 0;
       if (training && rate > 0) {
-        const batch = g.shapes.get(x)?.[0] ?? "N";
+        const batch = inputShape[0];
         const mask = g.input(`drop_path.${blockIndex}`, "float32", [batch, 1, 1, 1]);
         dropPath.push({ name: mask, keep: 1 - rate });
         y = g.op("Mul", [y, mask], {}, "drop_path");
       }
       h = g.op("Add", [h, y], {}, "residual");
     }
-    emit(`stage${s}` as FeatureName, h);
+    emit(`stage${s}` as FeatureName, h, d);
   }
 
   // Head: global average pool → LN → Linear.
   const pooled = g.op("ReduceMean", [h, i64(g, [2, 3])], { keepdims: 0 }, "pool");
   const pre = ln(pooled, "head.norm", cfg.headNormEps);
-  emit("pre_logits", pre);
+  emit("pre_logits", pre, cfg.dims[cfg.dims.length - 1]);
   if (cfg.numClasses > 0) {
     const logits = g.op("Gemm", [pre, P("head.fc.weight"), P("head.fc.bias")], { transB: 1 }, "logits");
-    if (outputs.includes("logits")) g.output(logits);
+    if (outputs.includes("logits")) g.output(logits, outputDims("logits", logits, cfg.numClasses));
   } else if (outputs.includes("logits")) {
     throw new Error("a model with numClasses 0 has no logits");
   }

@@ -10,21 +10,28 @@
  * - 16-bit samples follow PIL's modes: 16-bit grey opens as 'I;16' and convert('RGB') SATURATES it
  *   (min(v, 255), Convert.c `I16_RGB`); 16-bit RGB(A) and grey+alpha keep the high byte (v >> 8).
  * - CMYK follows PIL's naive `cmyk2rgb` (no colour management), see `cmykToRgb`.
- * - The pixel limit is checked on the header before any pixel is decoded.
+ * - Limits (tensor/limits.ts) are checked on the header before any pixel is decoded: the pixel count, the aspect
+ *   ratio (a 1,000,000x1 PNG is under the pixel limit but its resize is not), and the format, against the
+ *   formats PIL would open for a classifier. sharp picks the decoder from the content, not the name, so an SVG
+ *   (a blur filter costs minutes and gigabytes at any size) named .png is still refused.
  * - A GIF's transparent index takes its palette colour, as in PIL (libvips would give it alpha 0 and black).
  */
-import { readFile } from "node:fs/promises";
 import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { gifTransparentColour } from "./gif-transparent-colour.ts";
 import type { RgbImage } from "./rgb-image.ts";
+import { checkLimit, LIMITS } from "../tensor/limits.ts";
+import { readBoundedFile } from "../tensor/read-file-node.ts";
 
 /** PIL's `Image.MAX_IMAGE_PIXELS` (PIL warns above it and refuses above twice as many; we refuse above it). */
-export const DEFAULT_MAX_PIXELS = 89_478_485;
+export const DEFAULT_MAX_PIXELS = LIMITS.maxPixels;
+
+/** The formats (as sharp names them after sniffing the content) PIL opens too; no vector or document formats. */
+const ALLOWED_FORMATS = new Set(["jpeg", "png", "webp", "gif", "tiff", "heif", "jp2k", "bmp"]);
 
 export interface DecodeOptions {
   /** Apply the EXIF orientation (PIL's `ImageOps.exif_transpose`). Default false, as PIL on open (TIFF: always). */
   exifRotate?: boolean;
-  /** Refuse images with more pixels than this (checked from the header). Default DEFAULT_MAX_PIXELS. */
+  /** Refuse images with more pixels than this (checked from the header). Default DEFAULT_MAX_PIXELS; NaN refused. */
   maxPixels?: number;
   /** Name used in error messages when decoding bytes (a path names itself). */
   name?: string;
@@ -64,14 +71,25 @@ export function sixteenBitToRgb(samples: Uint16Array, channels: 1 | 3, grey16Sat
   return out;
 }
 
-async function readInput(input: Uint8Array | string, name: string): Promise<Uint8Array> {
+async function readInput(input: Uint8Array | string): Promise<Uint8Array> {
   if (typeof input !== "string") return input;
-  try {
-    return await readFile(input);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new Error(`${name}: cannot read (${e.code ?? oneLine(e.message)})`);
+  return readBoundedFile(input, { maxBytes: LIMITS.maxImageBytes, what: "image" });
+}
+
+/** Why the header's facts rule the image out, or undefined. */
+function headerProblem(meta: Metadata, maxPixels: number): string | undefined {
+  const { width, height, format } = meta;
+  if (!ALLOWED_FORMATS.has(format))
+    return `${format} images are not accepted (${[...ALLOWED_FORMATS].join(", ")} are)`;
+  if (!width || !height) return "not an image (no dimensions in the header)";
+  if (width * height > maxPixels) {
+    return `${width}x${height} = ${width * height} pixels exceeds the limit of ${maxPixels} (decompression-bomb guard; raise maxPixels to allow it)`;
   }
+  const ratio = Math.max(width / height, height / width);
+  if (ratio > LIMITS.maxAspectRatio) {
+    return `${width}x${height} has an aspect ratio of ${Math.round(ratio)}:1, over the limit of ${LIMITS.maxAspectRatio}:1`;
+  }
+  return undefined;
 }
 
 /**
@@ -80,8 +98,8 @@ async function readInput(input: Uint8Array | string, name: string): Promise<Uint
  */
 export async function decodeImage(input: Uint8Array | string, opts: DecodeOptions = {}): Promise<RgbImage> {
   const name = typeof input === "string" ? input : (opts.name ?? "image");
-  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const bytes = await readInput(input, name);
+  const maxPixels = checkLimit("maxPixels", opts.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const bytes = await readInput(input);
   if (bytes.length === 0) throw new Error(`${name}: empty file`);
 
   // failOn 'error': refuse truncated or corrupt data as PIL does, but accept what libjpeg/libpng only warn
@@ -95,17 +113,11 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
     const what = /unsupported image format/i.test(msg) ? "not an image" : "corrupt or truncated image";
     throw new Error(`${name}: ${what} (${msg})`);
   }
-  const { width, height } = meta;
-  if (!width || !height) throw new Error(`${name}: not an image (no dimensions in the header)`);
-  if (width * height > maxPixels) {
-    throw new Error(
-      `${name}: ${width}x${height} = ${width * height} pixels exceeds the limit of ${maxPixels} ` +
-        "(decompression-bomb guard; raise maxPixels to allow it)",
-    );
-  }
+  const problem = headerProblem(meta, maxPixels);
+  if (problem) throw new Error(`${name}: ${problem}`);
 
-  // sharp's own limit backs up the header check (0/false there would mean "no limit").
-  const limitInputPixels = Number.isFinite(maxPixels) && maxPixels >= 1 ? Math.floor(maxPixels) : false;
+  // sharp's own limit backs up the header check (0/false there would mean "no limit"; Infinity lifts it).
+  const limitInputPixels = Number.isFinite(maxPixels) ? Math.max(1, Math.floor(maxPixels)) : false;
   const autoOrient = (opts.exifRotate ?? false) || meta.format === "tiff";
   let image = sharp(bytes, { ...base, limitInputPixels, autoOrient });
   // libvips orients by EXIF only; PIL's exif_transpose also reads the XMP packet.

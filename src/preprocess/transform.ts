@@ -11,6 +11,7 @@
  *   passing the interpolation, so it resizes BILINEAR whatever the config says. We do the same.
  */
 import { type Float32Tensor, float32, sameDims, shapeString } from "../tensor/host-tensor.ts";
+import { LIMITS } from "../tensor/limits.ts";
 import { type ResampleFilter, resizePil } from "./resize-pil.ts";
 import { assertRgbImage, type RgbImage } from "./rgb-image.ts";
 
@@ -46,6 +47,14 @@ export function roundHalfEven(v: number): number {
 }
 
 function resize(img: RgbImage, width: number, height: number, filter: ResampleFilter): RgbImage {
+  // The decode limit bounds the input; this bounds the output, which a thin image and a large target could make
+  // far larger (a resize never needs more than the default limit or its own input's size).
+  const limit = Math.max(LIMITS.maxPixels, img.width * img.height);
+  if (width * height > limit) {
+    throw new Error(
+      `resizing ${img.width}x${img.height} to ${width}x${height} exceeds the limit of ${limit} pixels`,
+    );
+  }
   const { data } = resizePil(img, width, height, filter);
   return { data, width, height };
 }

@@ -4,6 +4,14 @@
  */
 import { Worker } from "node:worker_threads";
 
+/**
+ * The URL of a module beside `base` (an `import.meta.url`), in the form this code runs as: `.ts` from the sources
+ * (tests, tsx), `.js` once compiled into dist/. A bare `new URL("./x.ts", …)` is not rewritten by tsc.
+ */
+export function siblingModule(relativeStem: string, base: string): URL {
+  return new URL(`${relativeStem}${base.endsWith(".ts") ? ".ts" : ".js"}`, base);
+}
+
 export function spawnWorker(entry: URL, workerData: unknown): Worker {
   if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData });
   const tsx = import.meta.resolve("tsx/esm/api");

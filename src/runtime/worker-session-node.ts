@@ -7,7 +7,7 @@ import type { Worker } from "node:worker_threads";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import type { RunnableSession, SessionOptions } from "./session.ts";
 import type { SessionWorkerInit, SessionWorkerReply, SessionWorkerRequest } from "./session-worker-node.ts";
-import { spawnWorker } from "./spawn-worker-node.ts";
+import { siblingModule, spawnWorker } from "./spawn-worker-node.ts";
 
 interface Pending {
   resolve(outputs: Record<string, HostTensor>): void;
@@ -34,7 +34,7 @@ export class WorkerSession implements RunnableSession {
   static create(model: Uint8Array, options: SessionOptions = {}): Promise<WorkerSession> {
     const init: SessionWorkerInit = { model, options };
     const session = new WorkerSession(
-      spawnWorker(new URL("./session-worker-node.ts", import.meta.url), init),
+      spawnWorker(siblingModule("./session-worker-node", import.meta.url), init),
     );
     // id 0 answers when the worker's session exists (or could not be created).
     const ready = new Promise<void>((resolve, reject) => {

@@ -83,6 +83,38 @@ export function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** float -> IEEE half bits, rounded to nearest even (as numpy's astype(float16)); overflow gives infinity. */
+export function floatToHalf(v: number): number {
+  f32Scratch[0] = v;
+  const x = u32Scratch[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  // Normal halves keep 10 of the 23 mantissa bits; subnormal ones shift the implicit 1 in as well.
+  const [bits, shift] = e > 0 ? [(e << 10) | (mant >>> 13), 13] : [0, 14 - e];
+  if (e <= 0 && shift > 24) return sign;
+  const full = e > 0 ? mant : mant | 0x800000;
+  const kept = e > 0 ? bits : full >>> shift;
+  const rest = full & ((1 << shift) - 1);
+  const mid = 1 << (shift - 1);
+  // A carry out of the mantissa lands in the exponent, which is the right rounding up to infinity.
+  return sign | (kept + (rest > mid || (rest === mid && kept & 1) ? 1 : 0));
+}
+
+/** A float tensor as float16 (bits in a Uint16Array). */
+export function toFloat16(t: HostTensor): HostTensor {
+  const src = toFloat32(t).data;
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = floatToHalf(src[i]);
+  return { dtype: "float16", dims: [...t.dims], data: out };
+}
+
 /** Converts any floating tensor (float16, bfloat16, float64) to float32; float32 is returned as is. */
 export function toFloat32(t: HostTensor): Float32Tensor {
   switch (t.dtype) {

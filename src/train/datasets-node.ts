@@ -10,6 +10,7 @@ import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeImage } from "../preprocess/decode-node.ts";
+import { siblingModule } from "../runtime/spawn-worker-node.ts";
 import { IMAGENET_MEAN, IMAGENET_STD } from "./augment/sample-transform.ts";
 import { type FashionMnistFetchOptions, fashionMnistDir } from "./data/fashion-mnist-fetch-node.ts";
 import {
@@ -26,7 +27,9 @@ import { stratifiedSplit } from "./data/split.ts";
 export const SMALL_IMAGE_MAX = 64;
 
 /** The decoder loader workers import for image files (sharp, PIL's `convert('RGB')` values). */
-export const IMAGE_DECODER_MODULE = fileURLToPath(new URL("../preprocess/decode-node.ts", import.meta.url));
+export const IMAGE_DECODER_MODULE = fileURLToPath(
+  siblingModule("../preprocess/decode-node", import.meta.url),
+);
 
 export interface DatasetFacts {
   /** "idx" (Fashion-MNIST format) or an image "folder". */

@@ -133,3 +133,6 @@ export function pthArchive(
   files[`${stem}/version`] = utf8.encode("3\n");
   return zipSync(files, { level: 0 });
 }
+
+/** The start of a legacy (pre-1.6) torch.save file: a protocol-2 pickle of torch's magic number 0x1950a86a20f9469cfc6c. */
+export const LEGACY_TORCH_SAVE = bytes(op.PROTO, 2, long1(0x1950a86a20f9469cfc6cn, 10), op.STOP);

@@ -28,10 +28,10 @@ import { loadLabels } from "../../src/pretrained/labels-node.ts";
 import { resolvePretrained } from "../../src/pretrained/registry.ts";
 import type { HostTensor } from "../../src/tensor/host-tensor.ts";
 import { Rng } from "../../src/train/rng.ts";
-import { fixture, REPO_ROOT } from "../fixtures.ts";
+import { fixture } from "../fixtures.ts";
 import { maxAbsDiff, readTensors } from "../helpers.ts";
 import { compare, expectedF32, expectedU8, manifest } from "../preprocess/expected.ts";
-import type { CliResult } from "./run-cli.ts";
+import { CLI_FROM_SOURCE, type CliResult } from "./run-cli.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "convnext-images-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -39,7 +39,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 /** Runs the command without blocking this process (the local HTTP server must keep answering). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "convnext.js"), ...args], {
+    const child = spawn(process.execPath, [...CLI_FROM_SOURCE, ...args], {
       env: { ...process.env, CONVNEXT_DEBUG: "", ...env },
     });
     let stdout = "";

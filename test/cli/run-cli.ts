@@ -9,8 +9,11 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Node arguments that start the command from the sources (tsx's loader, no build needed). */
+export const CLI_FROM_SOURCE = ["--import", "tsx", join(REPO_ROOT, "test", "cli", "convnext-source.ts")];
+
 export function convnext(...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, "bin", "convnext.js"), ...args], {
+  const r = spawnSync(process.execPath, [...CLI_FROM_SOURCE, ...args], {
     encoding: "utf8",
     timeout: 300_000,
   });

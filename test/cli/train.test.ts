@@ -10,8 +10,7 @@ import { after, test } from "node:test";
 import { parseSafetensors } from "../../src/checkpoint/safetensors.ts";
 import { loadTrainCheckpoint } from "../../src/train/checkpoint-node.ts";
 import { loadFashionMnist } from "../../src/train/data/fashion-mnist-node.ts";
-import { REPO_ROOT } from "../fixtures.ts";
-import { type CliResult, convnext } from "./run-cli.ts";
+import { CLI_FROM_SOURCE, type CliResult, convnext } from "./run-cli.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "convnext-train-cli-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -63,7 +62,7 @@ const common = ["--data", data, "--config", tinyModel, "--batch", "8", "--thread
 /** Spawns `convnext train …` and sends SIGINT once the first step line appears on stderr. */
 function trainInterrupted(args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "convnext.js"), "train", ...args]);
+    const child = spawn(process.execPath, [...CLI_FROM_SOURCE, "train", ...args]);
     let stdout = "";
     let stderr = "";
     let sent = false;

@@ -4,9 +4,11 @@
  * here; decoding is a function the caller passes in, so this file does not tie training to one decoder.
  */
 
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import type { RgbImage } from "../augment/image.ts";
+import { LIMITS } from "../../tensor/limits.ts";
+import { readBoundedFile } from "../../tensor/read-file-node.ts";
 
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif"];
 
@@ -88,10 +90,10 @@ export async function loadFolderImage(
   if (path === undefined) throw new Error(`image index ${index} is outside 0..${folder.files.length - 1}`);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    bytes = await readBoundedFile(path, { maxBytes: LIMITS.maxImageBytes, what: "image" });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new SampleLoadError(path, e.code ?? e.message, "read");
+    // The bounded reader's messages start with the path.
+    throw new SampleLoadError(path, (err as Error).message.replace(`${path}: `, ""), "read");
   }
   try {
     return await decode(bytes);

@@ -11,7 +11,7 @@
  */
 
 import type { Worker } from "node:worker_threads";
-import { spawnWorker } from "../../runtime/spawn-worker-node.ts";
+import { siblingModule, spawnWorker } from "../../runtime/spawn-worker-node.ts";
 import {
   type Batch,
   type BatchKey,
@@ -92,7 +92,7 @@ export class BatchLoader {
       },
     };
     for (let w = 0; w < count; w++) {
-      const worker = spawnWorker(new URL("./worker-node.ts", import.meta.url), init);
+      const worker = spawnWorker(siblingModule("./worker-node", import.meta.url), init);
       worker.on("message", (msg: { id: number; batch?: Batch; error?: string }) => this.settle(w, msg));
       worker.on("error", (err) => this.failWorker(w, err));
       worker.on("exit", (code) => {

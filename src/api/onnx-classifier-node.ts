@@ -1,0 +1,45 @@
+/**
+ * A classifier from an exported .onnx alone: architecture, labels and preprocessing come from its
+ * metadata_props, the forward pass from the file's own graph (so only the outputs it was exported with exist).
+ */
+import { readFile } from "node:fs/promises";
+import { readOnnxSummary } from "../graph/onnx-read.ts";
+import { checkInputDims } from "../models/config.ts";
+import type { FeatureName } from "../models/convnext.ts";
+import { createSession } from "../runtime/session-node.ts";
+import type { HostTensor } from "../tensor/host-tensor.ts";
+import { type ClassifierOptions, ImageClassifier, type RunnableModel } from "./classify-node.ts";
+import { readExportMetadata } from "./onnx-metadata.ts";
+
+export function isOnnxFile(path: string | undefined): path is string {
+  return path?.toLowerCase().endsWith(".onnx") === true;
+}
+
+export async function openOnnxClassifier(
+  path: string,
+  opts: Pick<ClassifierOptions, "threads" | "exifRotate" | "maxPixels" | "batch"> = {},
+): Promise<ImageClassifier> {
+  const bytes = new Uint8Array(await readFile(path));
+  const summary = readOnnxSummary(bytes, path);
+  const facts = readExportMetadata(summary.metadata, path);
+  if (summary.inputs.length !== 1)
+    throw new Error(`${path}: expected one graph input, found ${summary.inputs.length}`);
+  const input = summary.inputs[0].name;
+  const available = new Set(summary.outputs.map((o) => o.name));
+  const session = await createSession(bytes, { threads: opts.threads });
+  const model: RunnableModel = {
+    config: facts.config,
+    forward: async (x: HostTensor, outputs: readonly FeatureName[] = ["logits"]) => {
+      checkInputDims(facts.config, x.dims);
+      const missing = outputs.filter((o) => !available.has(o));
+      if (missing.length)
+        throw new Error(
+          `${path}: exported without output ${missing.join(", ")} (has ${[...available].join(", ")})`,
+        );
+      return session.run({ [input]: x }, outputs);
+    },
+    release: () => session.release(),
+  };
+  const info = { name: path, weightsPath: path, labelSource: "metadata" as const };
+  return new ImageClassifier(model, facts.preprocess, facts.labels, info, opts);
+}
