@@ -1,5 +1,9 @@
-// Shared test helpers: reading fixture tensors and comparing them.
+// Shared test helpers: reading fixture tensors and comparing them; a dead process's pid; a local HTTP server.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createServer, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before } from "node:test";
 import { readFileSync } from "node:fs";
 import { parseSafetensors } from "../src/checkpoint/safetensors.ts";
 import type { HostTensor } from "../src/tensor/host-tensor.ts";
@@ -45,4 +49,24 @@ export async function rejectsOneLine(promise: Promise<unknown>, pattern: RegExp)
     assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
     return true;
   });
+}
+
+/** The pid of a process that has exited (what a killed writer leaves in its temp file names). */
+export function deadPid(): number {
+  return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
+}
+
+/**
+ * An HTTP server on 127.0.0.1 (nothing leaves the machine) for the tests of this file: started before them,
+ * closed after. `base()` is its address, valid once the tests run.
+ */
+export function localServer(handler: RequestListener): { base: () => string } {
+  const server = createServer(handler);
+  let base = "";
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => server.close());
+  return { base: () => base };
 }

@@ -1,11 +1,10 @@
 /**
  * Checkpoint files on disk (Node only): read any supported file, rename to timm's keys, convert to float32 and
- * infer the architecture; write safetensors atomically (temp file in the same directory, then rename, so a crash
- * never leaves a half-written checkpoint under the real name).
+ * infer the architecture; write safetensors atomically (write-atomic-node.ts: a crash never leaves a half-written
+ * checkpoint under the real name).
  */
-import { randomBytes } from "node:crypto";
-import { open, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
 import { LIMITS } from "../tensor/limits.ts";
@@ -13,6 +12,9 @@ import { readBoundedFile } from "../tensor/read-file-node.ts";
 import type { Convention } from "./conventions.ts";
 import { readCheckpointBytes } from "./read-bytes.ts";
 import { serializeSafetensors } from "./safetensors.ts";
+import { writeFileAtomic } from "./write-atomic-node.ts";
+
+export { writeFileAtomic };
 
 export interface LoadedCheckpoint {
   /** Parameters under timm's names, all float32. */
@@ -80,24 +82,6 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
     throw new Error(`${path}: cannot read ${what} (${(e as Error).message.split("\n")[0]})`);
-  }
-}
-
-/** Writes `bytes` to `path` via a temp file in the same directory and a rename; removes the temp file on failure. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(temp, "wx");
-    await handle.writeFile(bytes);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temp, path);
-  } catch (e) {
-    await handle?.close().catch(() => {});
-    await rm(temp, { force: true }).catch(() => {});
-    throw new Error(`cannot write ${path}: ${(e as Error).message}`);
   }
 }
 

@@ -2,14 +2,14 @@
  * `convnext embed <images|dirs…>`: pooled embeddings (`pre_logits`) and/or feature maps of images.
  * Output: `.safetensors` holds one tensor per feature stacked over the images (N, ...), with the image paths
  * as a `files` JSON list in the metadata; `.jsonl` (or stdout) holds one line per image,
- * `{"file": …, "<feature>": nested lists}`. Bad files follow the rules of `classify`.
+ * `{"file": …, "<feature>": nested lists}`. Bad files follow the rules of `classify`; when one named on the
+ * command line fails (exit 1), no output file is written: rows that silently miss an input would misalign.
  */
-import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import type { Command } from "commander";
 import { stackTensors } from "../api/classifier.ts";
 import { preprocessToJson } from "../api/image-preprocess.ts";
+import { tempPathFor } from "../checkpoint/write-atomic-node.ts";
 import { FEATURE_OUTPUTS, type FeatureName } from "../models/convnext.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
 import { addModelOptions, type ImageCommandOptions, openImageModel, walkImages } from "./classify.ts";
@@ -27,7 +27,7 @@ function nested(t: Float32Tensor): unknown {
 
 /** Lines written to a temp file beside `path`, renamed into place by `commit` (so no half-written output). */
 async function atomicLines(path: string) {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  const temp = tempPathFor(path);
   let fh: FileHandle | undefined = await open(temp, "wx").catch((e: Error) => {
     throw new Error(`cannot write ${path}: ${e.message}`);
   });
@@ -85,7 +85,7 @@ export function register(program: Command): void {
       const rows: Float32Tensor[][] = features.map(() => []);
       const files: string[] = [];
       try {
-        await walkImages(
+        const walked = await walkImages(
           clf,
           inputs,
           { features, batch: opts.batch, stdoutIsOutput: format === "stdout" },
@@ -105,6 +105,11 @@ export function register(program: Command): void {
             else process.stdout.write(line);
           },
         );
+        if (walked.failed > 0 && out !== undefined) {
+          await lines?.abort();
+          process.stderr.write(`convnext: ${out} not written: ${walked.failed} input(s) failed\n`);
+          return;
+        }
         if (format === "safetensors") {
           const tensors = new Map<string, HostTensor>(features.map((f, k) => [f, stackTensors(rows[k], f)]));
           await writeTensorFile(out as string, tensors, {

@@ -1,9 +1,19 @@
 /** What a training run shows and writes as it goes: the progress display and the files in --out. */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { writeFileAtomic } from "../checkpoint/load-node.ts";
 import { type Curves, curvesFromMetrics, curvesHtml, curvesSvg } from "../train/chart.ts";
+import type { SkippedSample } from "../train/data/batch.ts";
 import type { StepLog } from "../train/trainer.ts";
 export function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
@@ -82,6 +92,7 @@ export class RunFiles {
   readonly model: string;
   readonly metrics: string;
   private readonly records: unknown[] = [];
+  private createdDir = false;
 
   constructor(readonly dir: string) {
     this.checkpoint = join(dir, "checkpoint.safetensors");
@@ -91,6 +102,7 @@ export class RunFiles {
 
   /** Starts metrics.jsonl afresh, or (resuming) keeps the records up to the checkpoint's step. */
   open(resumeStep: number | null): void {
+    this.createdDir = !existsSync(this.dir);
     mkdirSync(this.dir, { recursive: true });
     if (resumeStep === null || !existsSync(this.metrics)) {
       writeFileSync(this.metrics, "");
@@ -111,6 +123,21 @@ export class RunFiles {
       this.records.push(r);
     }
     writeFileSync(this.metrics, kept.map((l) => `${l}\n`).join(""));
+  }
+
+  /**
+   * Removes what a fresh run wrote before it failed without a checkpoint (metrics, curves, and the directory
+   * when this run created it and it is empty): a failed run leaves no half-written output.
+   */
+  discard(): void {
+    for (const name of ["metrics.jsonl", "curves.svg", "curves.html"])
+      rmSync(join(this.dir, name), { force: true });
+    if (this.createdDir && readdirSync(this.dir).length === 0) rmdirSync(this.dir);
+  }
+
+  /** The records read back on resume (and appended since). */
+  recordsOf(kind: string): Record<string, unknown>[] {
+    return (this.records as Record<string, unknown>[]).filter((r) => r.kind === kind);
   }
 
   append(record: Record<string, unknown>): void {
@@ -146,6 +173,34 @@ export class RunFiles {
       join(this.dir, "curves.html"),
       enc.encode(curvesHtml(c, { title, summary, refreshSeconds: running ? 30 : undefined })),
     );
+  }
+}
+
+/**
+ * The undecodable files a run met: each reported once (a stderr line and a `skipped` record in metrics.jsonl),
+ * however many epochs meet it again; a resumed run starts from the records it kept.
+ */
+export class SkippedFiles {
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly files: RunFiles,
+    private readonly log: (line: string) => void,
+  ) {
+    for (const r of files.recordsOf("skipped")) this.seen.add(String(r.file));
+  }
+
+  get count(): number {
+    return this.seen.size;
+  }
+
+  note(skipped: readonly SkippedSample[] | undefined, step: number): void {
+    for (const s of skipped ?? []) {
+      if (this.seen.has(s.file)) continue;
+      this.seen.add(s.file);
+      this.log(`skipped ${s.file}: ${s.reason}`);
+      this.files.append({ kind: "skipped", file: s.file, reason: s.reason, step });
+    }
   }
 }
 

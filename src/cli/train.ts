@@ -7,11 +7,16 @@
  * Ctrl-C saves a checkpoint and exits with 130; a NaN/inf loss stops with a one-line error, keeping the last
  * checkpoint. A resumed run takes every setting from the checkpoint and ends with the same parameters as an
  * uninterrupted one.
+ * Kills: checkpoint and model are saved as one group and repaired on resume (train/checkpoint-node.ts), temp
+ * files of killed saves are removed at the next start, and a fresh run that fails before its first checkpoint
+ * removes what it wrote. Undecodable images are skipped (replaced in training batches, dropped from validation),
+ * reported once each and counted in metrics.jsonl and the final summary.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { loadCheckpointFile, saveSafetensors } from "../checkpoint/load-node.ts";
+import { loadCheckpointFile } from "../checkpoint/load-node.ts";
+import { removeStaleTemps } from "../checkpoint/write-atomic-node.ts";
 import { type ConvNeXtConfig, DEFAULT_CONFIG, makeConfig, totalStride } from "../models/config.ts";
 import { buildConvNeXt, paramShapes } from "../models/convnext.ts";
 import { countMacs, countParams } from "../models/count.ts";
@@ -24,7 +29,8 @@ import { nodeStepEngine } from "../train/engine-node.ts";
 import { type Float32Tensor, shapeString } from "../tensor/host-tensor.ts";
 import type { MixupOptions } from "../train/augment/mixup.ts";
 import type { SampleTransform } from "../train/augment/sample-transform.ts";
-import { loadTrainCheckpoint, saveTrainCheckpoint } from "../train/checkpoint-node.ts";
+import { loadTrainCheckpoint, saveTrainRun, syncModelWithCheckpoint } from "../train/checkpoint-node.ts";
+import type { Batch } from "../train/data/batch.ts";
 import { BatchLoader } from "../train/data/loader-node.ts";
 import { openTrainingData, type TrainingData } from "../train/datasets-node.ts";
 import { withFilesDownloadProgress } from "./download-progress.ts";
@@ -43,7 +49,7 @@ import { Rng } from "../train/rng.ts";
 import { convnextTrainable } from "../train/trainable.ts";
 import { NonFiniteLossError, type TrainConfig, Trainer, type TrainState } from "../train/trainer.ts";
 import { nonNegativeNumber, positiveInt } from "./options.ts";
-import { defaultOutDir, peakRssMb, Progress, RunFiles } from "./train-output.ts";
+import { defaultOutDir, peakRssMb, Progress, RunFiles, SkippedFiles } from "./train-output.ts";
 
 interface TrainOptions {
   model?: string;
@@ -360,6 +366,9 @@ async function prepareResume(opts: TrainOptions, cmd: Command): Promise<Prepared
   const arg = opts.resume as string;
   const path = existsSync(arg) && statSync(arg).isDirectory() ? join(arg, "checkpoint.safetensors") : arg;
   const ckpt = await loadTrainCheckpoint<RunSetup>(path);
+  const model = join(dirname(path), "model.safetensors");
+  if (await syncModelWithCheckpoint({ checkpoint: path, model }, ckpt))
+    process.stderr.write(`${model} did not match ${path} (a save was interrupted): rewritten from it\n`);
   const run = ckpt.run;
   const dataArg = opts.data ?? run.data;
   const data = await openDataWithProgress(dataArg, { valSplit: run.valSplit, seed: ckpt.train.seed });
@@ -389,8 +398,11 @@ async function prepareResume(opts: TrainOptions, cmd: Command): Promise<Prepared
 async function train(opts: TrainOptions, cmd: Command): Promise<void> {
   const p = opts.resume ? await prepareResume(opts, cmd) : await prepareFresh(opts);
   const { config, run, data } = p;
-  const files = new RunFiles(p.out);
-  files.open(p.resume?.step ?? null);
+  const stale = await removeStaleTemps(p.out);
+  if (stale.files.length)
+    process.stderr.write(
+      `removed ${stale.files.length} temp file(s) of interrupted saves (${(stale.bytes / 1e6).toFixed(1)} MB) from ${p.out}\n`,
+    );
 
   const numClasses = config.numClasses;
   const trainLoader = new BatchLoader({
@@ -417,6 +429,9 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
         workers: Math.min(opts.workers, 1),
       })
     : null;
+  // Opened after the loaders, which can refuse the data: a run that cannot start writes nothing.
+  const files = new RunFiles(p.out);
+  files.open(p.resume?.step ?? null);
   // Loader workers share the cores with onnxruntime: spinning threads would fight them.
   const session = (bytes: Uint8Array) => createSession(bytes, { threads: opts.threads, spinning: false });
   const res = run.resolution;
@@ -424,20 +439,29 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
   let evaluator: Evaluator | undefined;
   let progress: Progress | undefined;
   let stopRequested = false;
+  const log = (line: string) => (progress ? progress.log(line) : process.stderr.write(`${line}\n`));
   const onSigint = () => {
     if (stopRequested) {
       progress?.stop();
+      if (!p.resume && lastSaved < 0) files.discard();
       process.exit(130);
     }
     stopRequested = true;
-    (progress ?? { log: (l: string) => process.stderr.write(`${l}\n`) }).log(
-      "stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)",
-    );
+    log("stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)");
   };
   process.on("SIGINT", onSigint);
 
   let lastSaved = p.resume?.step ?? -1;
   let lastVal: EvalResult | null = null;
+  let stepsDone = p.resume?.step ?? 0;
+  const skipped = new SkippedFiles(files, log);
+  /** The loader's batches with their unloadable samples reported; a batch left empty (validation) is dropped. */
+  async function* reported(batches: AsyncIterable<Batch>): AsyncGenerator<Batch> {
+    for await (const b of batches) {
+      skipped.note(b.skipped, stepsDone);
+      if (b.dims[0] > 0) yield b;
+    }
+  }
   const title = `convnext train: ${basename(data.root)} (${config.dims.join("-")} / ${config.depths.join("-")})`;
   const summary = (): string[] => [
     `data ${data.root}: ${run.trainSize} training, ${run.valSize} validation images, ${numClasses} classes, ${res}×${res}`,
@@ -447,13 +471,6 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
 
   /** Checkpoint and shipped weights; `val` is the validation result of exactly these weights, if any. */
   const save = async (state: TrainState, epochsDone: number, val: EvalResult | null) => {
-    await saveTrainCheckpoint(files.checkpoint, {
-      state,
-      config,
-      train: p.train,
-      run,
-      extra: { labels: JSON.stringify(run.classes), preprocess: JSON.stringify(run.preprocess) },
-    });
     const meta: Record<string, string> = {
       format: "pt",
       config: JSON.stringify(config),
@@ -465,7 +482,14 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
       trained_by: "convnext train",
     };
     if (val) meta.val_top1 = String(val.top1);
-    await saveSafetensors(files.model, (trainer as Trainer).evalParams, meta);
+    const ckpt = {
+      state,
+      config,
+      train: p.train,
+      run,
+      extra: { labels: JSON.stringify(run.classes), preprocess: JSON.stringify(run.preprocess) },
+    };
+    await saveTrainRun(files, ckpt, meta);
     lastSaved = state.step;
   };
 
@@ -512,7 +536,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
     const endEpoch = async (epoch: number, state: TrainState) => {
       lastVal =
         evaluator && valLoader
-          ? await evaluator.evaluate(t.evalParams, valLoader.batches({ epoch: 0, batch: 0 }, 1))
+          ? await evaluator.evaluate(t.evalParams, reported(valLoader.batches({ epoch: 0, batch: 0 }, 1)))
           : null;
       const stats = files.epochTrainStats(epoch);
       files.append({
@@ -522,6 +546,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
         trainLoss: stats.loss,
         trainAccuracy: stats.accuracy,
         val: lastVal,
+        skippedFiles: skipped.count,
         seconds: (performance.now() - started) / 1000,
         peakRssMb: Math.round(peakRssMb()),
       });
@@ -537,8 +562,9 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
 
     let final: TrainState;
     try {
-      final = await t.run(trainLoader.batches(start, p.train.epochs), {
+      final = await t.run(reported(trainLoader.batches(start, p.train.epochs)), {
         onStep: (s) => {
+          stepsDone = s.step;
           files.append({ kind: "step", ...s, seconds: (performance.now() - started) / 1000 });
           prog.step(s);
         },
@@ -555,6 +581,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
             epoch: state.epoch,
             batch: state.batch,
             reason: "SIGINT",
+            skippedFiles: skipped.count,
           });
         },
       });
@@ -576,11 +603,19 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
     const verb = stopRequested
       ? `stopped at step ${final.step}/${t.totalSteps}`
       : `trained ${final.step - startStep} steps`;
+    // A stopped run's count is in its stop record.
+    if (!stopRequested) files.append({ kind: "summary", step: final.step, skippedFiles: skipped.count });
+    const bad = skipped.count
+      ? `; ${skipped.count} undecodable file(s) skipped (listed in ${files.metrics})`
+      : "";
     process.stdout.write(
-      `${verb} in ${minutes.toFixed(1)} min${val}; peak memory (RSS) ${peakRssMb().toFixed(0)} MB\n` +
+      `${verb} in ${minutes.toFixed(1)} min${val}${bad}; peak memory (RSS) ${peakRssMb().toFixed(0)} MB\n` +
         `wrote ${files.model} and ${files.checkpoint}${stopRequested ? ` (continue with --resume ${p.out})` : ""}\n`,
     );
     if (stopRequested) process.exitCode = 130;
+  } catch (e) {
+    if (!p.resume && lastSaved < 0) files.discard();
+    throw e;
   } finally {
     process.off("SIGINT", onSigint);
     progress?.stop();

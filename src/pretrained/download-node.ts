@@ -3,20 +3,26 @@
  * layout, and offline mode. Written on Node's fetch (no extra dependency); the CLI draws the progress bar from
  * `onProgress`.
  *
+ * A download is checked against every digest known: the table's (full, or torch.hub's file-name prefix) and the
+ * server's — the Hugging Face Hub names each LFS file's sha256 in `X-Linked-Etag` on the redirect it answers
+ * with, so redirects are followed by hand to read it. A mismatch deletes the download. The sha256 and size are
+ * recorded beside the cached file (cache-integrity-node.ts) and the size is checked on every use, the full
+ * digest when asked (`verify`, `CONVNEXT_VERIFY=1`); a damaged file is downloaded again, or refused in one
+ * line when offline.
+ *
  * Cache: `$CONVNEXT_CACHE`, else `$XDG_CACHE_HOME/convnext`, else `~/.cache/convnext`; a file lives at
  * `<cache>/<arch.tag>/<file name>`. A copy already in the Hugging Face Hub cache (`$HF_HUB_CACHE`, else
  * `$HF_HOME/hub`, else `~/.cache/huggingface/hub`, as huggingface_hub lays it out) is used in place, read-only.
  * Offline (`CONVNEXT_OFFLINE=1` or `HF_HUB_OFFLINE=1`, or `offline: true`): the network is never touched.
- * Cached files are not re-hashed on every load (as huggingface_hub does); they were verified when written.
  * `HF_ENDPOINT` (as huggingface_hub reads it) replaces https://huggingface.co in download URLs: for mirrors,
  * and for tests against a local server.
  */
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, open, realpath, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
+import { cachedFileProblem, digestFile, dropCached, writeCacheRecord } from "./cache-integrity-node.ts";
 import { type PretrainedEntry, resolvePretrained, type WeightsFile } from "./registry.ts";
 
 export type ProgressCallback = (received: number, total: number | undefined) => void;
@@ -124,24 +130,49 @@ function checkMd5Spec(md5: string): string {
   return s;
 }
 
-async function digestFile(path: string, algorithm: "sha256" | "md5"): Promise<string> {
-  const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
 export function sha256File(path: string): Promise<string> {
   return digestFile(path, "sha256");
 }
 
-/** One HTTP transfer into `part`, resuming from its current size when there is one. */
-async function transfer(url: string, part: string, opts: DownloadOptions): Promise<void> {
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+
+/** The sha256 the Hub names for an LFS file: `X-Linked-Etag: "<64 hex>"` (other etags are not sha256s). */
+function linkedSha256(headers: Headers): string | undefined {
+  const tag = (headers.get("x-linked-etag") ?? "")
+    .trim()
+    .replace(/^W\//, "")
+    .replace(/^"|"$/g, "")
+    .toLowerCase();
+  return /^[0-9a-f]{64}$/.test(tag) ? tag : undefined;
+}
+
+/** GET with redirects followed by hand, so every hop's headers can be read (fetch shows only the last). */
+async function get(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+): Promise<{ res: Response; sha256?: string }> {
+  let sha256: string | undefined;
+  let current = url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const res = await fetch(current, { headers, signal, redirect: "manual" });
+    sha256 = linkedSha256(res.headers) ?? sha256;
+    const location = res.headers.get("location");
+    if (!REDIRECT_STATUS.has(res.status) || !location) return { res, sha256 };
+    await res.body?.cancel();
+    current = new URL(location, current).href;
+  }
+  throw new HttpError(`${url}: more than ${MAX_REDIRECTS} redirects`, false);
+}
+
+/**
+ * One HTTP transfer into `part`, resuming from its current size when there is one. Returns the sha256 the
+ * server named for the file, if it did.
+ */
+async function transfer(url: string, part: string, opts: DownloadOptions): Promise<string | undefined> {
   let offset = (await stat(part).catch(() => undefined))?.size ?? 0;
-  const res = await fetch(url, {
-    headers: offset > 0 ? { Range: `bytes=${offset}-` } : {},
-    signal: opts.signal,
-    redirect: "follow",
-  });
+  const { res, sha256 } = await get(url, offset > 0 ? { Range: `bytes=${offset}-` } : {}, opts.signal);
   let total: number | undefined;
   // fetch decompresses a compressed body, so its Content-Length would not count the bytes we write.
   const encoded = !["", "identity"].includes(res.headers.get("content-encoding") ?? "");
@@ -158,7 +189,7 @@ async function transfer(url: string, part: string, opts: DownloadOptions): Promi
     // The part may already be complete; the server's full size decides.
     await res.body?.cancel();
     const size = /\/(\d+)$/.exec(res.headers.get("content-range") ?? "")?.[1];
-    if (size !== undefined && Number(size) === offset) return;
+    if (size !== undefined && Number(size) === offset) return sha256;
     await rm(part, { force: true });
     throw new HttpError(`${url}: cannot resume (HTTP 416), restarting`, true);
   } else if (res.ok) {
@@ -191,16 +222,30 @@ async function transfer(url: string, part: string, opts: DownloadOptions): Promi
   if (total !== undefined && received !== total) {
     throw new HttpError(`${url}: connection closed after ${received} of ${total} bytes`, true);
   }
+  return sha256;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A finished download: where it is, its sha256 and size, and which known digests it matched. */
+export interface Downloaded {
+  path: string;
+  sha256: string;
+  size: number;
+  /** "table" (the caller's sha256 or prefix), "server" (X-Linked-Etag); empty when no digest was known. */
+  checkedAgainst: string[];
+}
+
 /**
  * Downloads `url` to `dest`: streams into `dest.part` (resuming a partial one with an HTTP Range request),
- * verifies the sha256 and/or MD5 if given (a mismatch deletes the download and throws naming both digests), then
- * renames into place atomically. Returns `dest`.
+ * checks the sha256 against the given one (or prefix) and the server's, and the MD5 if given (a mismatch
+ * deletes the download and throws naming both digests), then renames into place atomically.
  */
-export async function download(url: string, dest: string, opts: DownloadOptions = {}): Promise<string> {
+export async function downloadChecked(
+  url: string,
+  dest: string,
+  opts: DownloadOptions = {},
+): Promise<Downloaded> {
   const offline = offlineReason(opts.offline, process.env);
   if (offline) throw new Error(`offline mode (${offline}): not downloading ${url}`);
   const expected = opts.sha256 === undefined ? undefined : checkDigestSpec(opts.sha256);
@@ -208,9 +253,10 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
   await mkdir(dirname(dest), { recursive: true });
   const part = `${dest}.part`;
   const retries = opts.retries ?? 3;
+  let serverSha256: string | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      await transfer(url, part, opts);
+      serverSha256 = (await transfer(url, part, opts)) ?? serverSha256;
       break;
     } catch (err) {
       const e = err as Error;
@@ -227,23 +273,37 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
       await sleep(Math.min(250 * 2 ** attempt, 4000));
     }
   }
+  const refuse = async (what: string): Promise<never> => {
+    await rm(part, { force: true });
+    throw new Error(`${what} (download deleted)`);
+  };
+  const actual = await digestFile(part, "sha256");
+  const checkedAgainst: string[] = [];
   if (expected !== undefined) {
-    const actual = await sha256File(part);
-    if (!actual.startsWith(expected)) {
-      await rm(part, { force: true });
-      const what = expected.length === 64 ? expected : `a digest starting ${expected}`;
-      throw new Error(`sha256 mismatch for ${url}: expected ${what}, got ${actual} (download deleted)`);
-    }
+    const what = expected.length === 64 ? expected : `a digest starting ${expected}`;
+    if (!actual.startsWith(expected))
+      await refuse(`sha256 mismatch for ${url}: expected ${what}, got ${actual}`);
+    checkedAgainst.push("table");
+  }
+  if (serverSha256 !== undefined) {
+    if (actual !== serverSha256)
+      await refuse(
+        `sha256 mismatch for ${url}: the server names ${serverSha256} (X-Linked-Etag), got ${actual}`,
+      );
+    checkedAgainst.push("server");
   }
   if (expectedMd5 !== undefined) {
-    const actual = await digestFile(part, "md5");
-    if (actual !== expectedMd5) {
-      await rm(part, { force: true });
-      throw new Error(`md5 mismatch for ${url}: expected ${expectedMd5}, got ${actual} (download deleted)`);
-    }
+    const md5 = await digestFile(part, "md5");
+    if (md5 !== expectedMd5) await refuse(`md5 mismatch for ${url}: expected ${expectedMd5}, got ${md5}`);
   }
+  const size = (await stat(part)).size;
   await rename(part, dest);
-  return dest;
+  return { path: dest, sha256: actual, size, checkedAgainst };
+}
+
+/** downloadChecked, returning the path. */
+export async function download(url: string, dest: string, opts: DownloadOptions = {}): Promise<string> {
+  return (await downloadChecked(url, dest, opts)).path;
 }
 
 export interface FetchOptions {
@@ -252,6 +312,10 @@ export interface FetchOptions {
   offline?: boolean;
   /** Environment to read the cache and offline variables from (default process.env). */
   env?: Env;
+  /** Re-hash cached files against their recorded sha256 (default: from CONVNEXT_VERIFY). */
+  verify?: boolean;
+  /** Told when a damaged cached file is set aside (default: a line on stderr). */
+  onNotice?: (line: string) => void;
 }
 
 export interface FetchedWeights {
@@ -261,10 +325,40 @@ export interface FetchedWeights {
   file: WeightsFile;
 }
 
+/** Why a file in the Hugging Face Hub cache fails a full check: its blob is named by its sha256 (LFS files). */
+async function hubFileProblem(path: string, expected: string | undefined): Promise<string | null> {
+  const actual = await digestFile(path, "sha256");
+  const blob = basename(await realpath(path));
+  if (/^[0-9a-f]{64}$/.test(blob) && blob !== actual)
+    return `its sha256 ${actual} is not its blob name ${blob}`;
+  if (expected && !actual.startsWith(expected)) return `its sha256 ${actual} is not the expected ${expected}`;
+  return null;
+}
+
+/** A usable cached copy of `file` (ours, else the Hub cache's), or why the one found is not usable. */
+async function cachedCopy(
+  entry: PretrainedEntry,
+  file: WeightsFile,
+  env: Env,
+  verify: boolean,
+): Promise<{ path?: string; problem?: string; ours?: boolean }> {
+  const expected = file.sha256 ?? file.sha256Prefix;
+  const local = cachePath(entry, file, env);
+  if (existsSync(local)) {
+    const problem = await cachedFileProblem(local, { expected, verify });
+    return problem ? { problem: `${local}: ${problem}`, ours: true, path: local } : { path: local };
+  }
+  const hub = findInHubCache(entry, file, env);
+  if (!hub) return {};
+  const problem = verify ? await hubFileProblem(hub, expected) : null;
+  return problem ? { problem: `${hub}: ${problem}` } : { path: hub };
+}
+
 /**
  * Local copy of pretrained weights (a registry name, or an entry for weights the table does not know): from
- * the cache if present, else downloaded (the entry's files in order, falling back to the next source when one
- * fails). Offline mode only looks in the caches.
+ * the cache if present and intact, else downloaded (the entry's files in order, falling back to the next source
+ * when one fails). Offline mode only looks in the caches. A damaged cached file is deleted and downloaded again;
+ * offline, it is an error.
  */
 export async function fetchPretrainedFile(
   weights: string | PretrainedEntry,
@@ -272,26 +366,39 @@ export async function fetchPretrainedFile(
 ): Promise<FetchedWeights> {
   const env = opts.env ?? process.env;
   const entry = typeof weights === "string" ? resolvePretrained(weights) : weights;
+  const verify = opts.verify ?? TRUE_VALUES.has((env.CONVNEXT_VERIFY ?? "").trim().toLowerCase());
+  const damaged: { path: string; problem: string; ours: boolean }[] = [];
   for (const file of entry.files) {
-    const local = cachePath(entry, file, env);
-    if (existsSync(local)) return { path: local, entry, file };
-    const hub = findInHubCache(entry, file, env);
-    if (hub) return { path: hub, entry, file };
+    const found = await cachedCopy(entry, file, env, verify);
+    if (found.path && !found.problem) return { path: found.path, entry, file };
+    if (found.problem) damaged.push({ path: found.path ?? "", problem: found.problem, ours: !!found.ours });
   }
   const offline = offlineReason(opts.offline, env);
   if (offline) {
+    if (damaged.length)
+      throw new Error(
+        `${damaged[0].problem}: the cached file is damaged and offline mode is on (${offline}); delete it, or go online to download it again`,
+      );
     const looked = entry.files.map((f) => cachePath(entry, f, env)).join(", ");
     throw new Error(`${entry.name} is not cached (looked for ${looked}) and offline mode is on (${offline})`);
   }
+  const notice = opts.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  for (const d of damaged) {
+    if (d.ours) await dropCached(d.path);
+    notice(`${d.problem}; downloading it again`);
+  }
   const failures: string[] = [];
   for (const file of entry.files) {
+    const dest = cachePath(entry, file, env);
     try {
-      const path = await download(hubUrl(file.url, env), cachePath(entry, file, env), {
+      const got = await downloadChecked(hubUrl(file.url, env), dest, {
         sha256: file.sha256 ?? file.sha256Prefix,
         onProgress: opts.onProgress,
         signal: opts.signal,
         offline: false,
       });
+      const { path, ...record } = got;
+      await writeCacheRecord(path, { ...record, url: file.url });
       return { path, entry, file };
     } catch (err) {
       if (opts.signal?.aborted) throw err;

@@ -7,7 +7,9 @@
  * NOTE: the first row of an architecture is its default tag, as in timm (`convnext_tiny` →
  * `convnext_tiny.in12k_ft_in1k` with crop_pct 0.95, NOT the paper's fb_in1k 256/224 pipeline).
  * NOTE: sha256 is filled in only where a digest is published (the Hub's Git LFS pointer of the file);
- * dl.fbaipublicfiles.com publishes none. torch.hub-style file names carry a digest prefix (`-983f1562.pth`).
+ * dl.fbaipublicfiles.com publishes none. torch.hub-style file names carry a digest prefix (`-983f1562.pth`),
+ * read off the URL by torch.hub's rule (hashPrefixOf). Rows without either are still checked when downloaded
+ * from the Hub, which names each LFS file's sha256 in its `X-Linked-Etag` header (download-node.ts).
  * Not listed: timm's `_ols` / `_hnf` / `_rms` / `large_mlp` / `xxlarge` / CLIP models (stems or heads this
  * project does not build), the in12k-only heads (11821 classes, no label list shipped) and the headless
  * `fcmae` pre-training checkpoints.
@@ -47,6 +49,15 @@ export interface PretrainedEntry {
   /** timm's `test_input_size` / `test_crop_pct`: a larger evaluation size the weights also do well at. */
   testInputSize?: number;
   testCropPct?: number;
+}
+
+/**
+ * The sha256 prefix a torch.hub-style file name carries (`convnext_tiny-983f1562.pth`): torch.hub's
+ * `HASH_REGEX = -([a-f0-9]*)\.` on the file name, kept when it has the eight or more digits torch documents.
+ */
+export function hashPrefixOf(url: string): string | undefined {
+  const prefix = /-([a-f0-9]*)\./.exec(url.slice(url.lastIndexOf("/") + 1))?.[1];
+  return prefix !== undefined && prefix.length >= 8 ? prefix : undefined;
 }
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -217,7 +228,7 @@ function entry(row: Row): PretrainedEntry {
   ];
   if (row.origin) {
     const [url, keys] = row.origin;
-    const prefix = /-([0-9a-f]{8,})\.pth$/.exec(url)?.[1];
+    const prefix = hashPrefixOf(url);
     files.push({ url, format: "pth", keys, ...(prefix ? { sha256Prefix: prefix } : {}) });
   }
   return {
@@ -244,7 +255,7 @@ function entry(row: Row): PretrainedEntry {
 
 /** torchvision's own retrained V1 weights (BSD-3): bilinear resize to 236/230/232, crop 224. */
 function torchvision(arch: string, file: string, resizeSize: number): PretrainedEntry {
-  const sha256Prefix = /-([0-9a-f]{8,})\.pth$/.exec(file)?.[1];
+  const sha256Prefix = hashPrefixOf(file);
   return {
     name: `${arch}.tv_in1k`,
     arch,

@@ -6,11 +6,22 @@
  * Every random draw of training is keyed by (seed, epoch, batch) or (seed, step), so the seed and the position
  * are the whole random state. Written atomically: an interrupted save leaves the previous checkpoint intact.
  * The prefixes keep it from being mistaken for plain weights; `model.safetensors` beside it is those.
+ *
+ * A run saves the checkpoint and its model.safetensors as one group (saveTrainRun): both temp files are
+ * written and synced, then the checkpoint is renamed into place, then the model. The checkpoint is the truth
+ * (resume reads it); the model is derived from it, so a kill between the two renames can only leave the model
+ * one save behind, never ahead. Both carry the same `generation` (step and a digest of the model's tensors, so
+ * a resumed run still writes the same bytes as an uninterrupted one) and the checkpoint
+ * holds the model's metadata, so the next start (syncModelWithCheckpoint) sees a mismatch and rewrites the model
+ * from the checkpoint: after that the two agree whatever moment the kill came. Deriving the model only from the
+ * checkpoint (never writing it during training) would leave users without weights to ship until a run ends; one
+ * rename of a directory holding both would change where every tool finds the files.
  */
 
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { saveSafetensors } from "../checkpoint/load-node.ts";
-import { parseSafetensors } from "../checkpoint/safetensors.ts";
+import { parseSafetensors, serializeSafetensors } from "../checkpoint/safetensors.ts";
+import { writeFileAtomic, writeFilesAtomic } from "../checkpoint/write-atomic-node.ts";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import { type Float32Tensor, float32, type HostTensor, shapeString } from "../tensor/host-tensor.ts";
 import { adamwStateFromTensors, adamwStateToTensors } from "./adamw.ts";
@@ -27,6 +38,14 @@ export interface TrainCheckpoint<Run = unknown> {
   run: Run;
   /** Any further metadata entries (labels, preprocess, …). */
   extra: Record<string, string>;
+  /** Metadata of the model.safetensors written with this checkpoint (by saveTrainRun), with its generation. */
+  model?: Record<string, string>;
+}
+
+/** Where a run keeps its checkpoint and the weights derived from it. */
+export interface RunPaths {
+  checkpoint: string;
+  model: string;
 }
 
 const OWN_KEYS = [
@@ -40,6 +59,7 @@ const OWN_KEYS = [
   "ema",
   "optimizer",
   "run",
+  "model_metadata",
 ];
 
 /** The tensors of a checkpoint (live buffers: serialize them before the next optimizer step). */
@@ -56,8 +76,7 @@ export function trainCheckpointTensors(state: TrainState): Map<string, HostTenso
   return out;
 }
 
-/** Writes a training checkpoint atomically. */
-export async function saveTrainCheckpoint<Run>(path: string, ckpt: TrainCheckpoint<Run>): Promise<void> {
+function checkpointBytes<Run>(ckpt: TrainCheckpoint<Run>): Uint8Array {
   const { state } = ckpt;
   const metadata: Record<string, string> = {
     ...ckpt.extra,
@@ -76,7 +95,73 @@ export async function saveTrainCheckpoint<Run>(path: string, ckpt: TrainCheckpoi
     }),
     run: JSON.stringify(ckpt.run),
   };
-  await saveSafetensors(path, trainCheckpointTensors(state), metadata);
+  if (ckpt.model) metadata.model_metadata = JSON.stringify(ckpt.model);
+  return serializeSafetensors(trainCheckpointTensors(state), metadata);
+}
+
+/** Writes a training checkpoint atomically. */
+export async function saveTrainCheckpoint<Run>(path: string, ckpt: TrainCheckpoint<Run>): Promise<void> {
+  await writeFileAtomic(path, checkpointBytes(ckpt));
+}
+
+/** The weights a run ships: the EMA when it keeps one, else the parameters. */
+export function shippedParams(state: TrainState): Map<string, Float32Tensor> {
+  const ema = state.ema;
+  if (!ema) return state.params;
+  return new Map([...state.params].map(([k, p]) => [k, float32(p.dims, ema.params[k])]));
+}
+
+/** 16 hex digits of the sha256 of the tensors' names and bytes, in name order (a loaded map's order differs). */
+function digestOf(tensors: Map<string, Float32Tensor>): string {
+  const hash = createHash("sha256");
+  for (const name of [...tensors.keys()].sort()) {
+    const t = tensors.get(name) as Float32Tensor;
+    hash.update(name);
+    hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
+/**
+ * Saves the checkpoint and the shipped weights with `modelMetadata` as one group (see the header): checkpoint
+ * renamed first, model second, both tagged with one new generation.
+ */
+export async function saveTrainRun<Run>(
+  paths: RunPaths,
+  ckpt: Omit<TrainCheckpoint<Run>, "model">,
+  modelMetadata: Record<string, string>,
+): Promise<void> {
+  const shipped = shippedParams(ckpt.state);
+  const model = { ...modelMetadata, generation: `${ckpt.state.step}-${digestOf(shipped)}` };
+  await writeFilesAtomic([
+    { path: paths.checkpoint, bytes: () => checkpointBytes({ ...ckpt, model }) },
+    { path: paths.model, bytes: () => serializeSafetensors(shipped, model) },
+  ]);
+}
+
+/** The `generation` of a weights file, or null when it is missing or unreadable. */
+async function generationOf(path: string): Promise<string | null> {
+  try {
+    const buf = await readFile(path);
+    return (
+      parseSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path).metadata
+        .generation ?? null
+    );
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Rewrites the model from `ckpt` (read from `paths.checkpoint`) when it is not the one written with it: a kill
+ * came between the two renames of saveTrainRun, or the model was deleted or damaged. Returns whether it did.
+ * Checkpoints written without their model's metadata are left alone.
+ */
+export async function syncModelWithCheckpoint(paths: RunPaths, ckpt: TrainCheckpoint): Promise<boolean> {
+  const model = ckpt.model;
+  if (!model?.generation || (await generationOf(paths.model)) === model.generation) return false;
+  await writeFileAtomic(paths.model, serializeSafetensors(shippedParams(ckpt.state), model));
+  return true;
 }
 
 function json<T>(metadata: Record<string, string>, key: string, path: string): T {
@@ -166,5 +251,8 @@ export async function loadTrainCheckpoint<Run = unknown>(path: string): Promise<
     train: json<TrainConfig>(metadata, "train_config", path),
     run: json<Run>(metadata, "run", path),
     extra,
+    ...(metadata.model_metadata === undefined
+      ? {}
+      : { model: json<Record<string, string>>(metadata, "model_metadata", path) }),
   };
 }

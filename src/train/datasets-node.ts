@@ -100,13 +100,27 @@ function idxFacts(root: string, ds: FashionMnist): DatasetFacts {
   };
 }
 
+/** Images tried, in listing order, to find one that decodes: undecodable files are skipped by the loader. */
+const PROBE_TRIES = 20;
+
 /**
- * The short side of the first image when the image is small (decoding one image is the cheap way to know):
- * the side the evaluation resize keeps as it is.
+ * The short side of the first decodable image when the image is small (decoding one image is the cheap way to
+ * know): the side the evaluation resize keeps as it is.
  */
 async function probeSmallSize(folder: ImageFolder): Promise<number | null> {
-  const img = await decodeImage(folder.files[0]);
-  return Math.max(img.width, img.height) <= SMALL_IMAGE_MAX ? Math.min(img.width, img.height) : null;
+  const tried = folder.files.slice(0, PROBE_TRIES);
+  let firstError = "";
+  for (const file of tried) {
+    try {
+      const img = await decodeImage(file);
+      return Math.max(img.width, img.height) <= SMALL_IMAGE_MAX ? Math.min(img.width, img.height) : null;
+    } catch (e) {
+      firstError ||= (e as Error).message;
+    }
+  }
+  throw new Error(
+    `image folder ${folder.root}: none of the first ${tried.length} images could be decoded (${firstError})`,
+  );
 }
 
 function folderFacts(root: string, classes: string[], small: number | null): DatasetFacts {

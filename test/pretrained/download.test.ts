@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import {
   cacheDir,
   cachePath,
@@ -16,6 +15,7 @@ import {
   isOffline,
 } from "../../src/pretrained/download-node.ts";
 import { type PretrainedEntry, resolvePretrained } from "../../src/pretrained/registry.ts";
+import { localServer } from "../helpers.ts";
 
 const BODY = randomBytes(300_000);
 const SHA = createHash("sha256").update(BODY).digest("hex");
@@ -28,7 +28,6 @@ interface Seen {
   range?: string;
 }
 
-let base = "";
 const seen: Seen[] = [];
 const dropped = new Set<string>();
 const tmp = mkdtempSync(join(tmpdir(), "convnext-download-"));
@@ -67,15 +66,8 @@ function serve(req: IncomingMessage, res: ServerResponse) {
   res.write(BODY.subarray(0, 120_000), () => setTimeout(() => res.socket?.destroy(), 20));
 }
 
-const server = createServer(serve);
-before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-after(() => {
-  server.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const server = localServer(serve);
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function requestsFor(path: string): Seen[] {
   return seen.filter((s) => s.path === path);
@@ -84,7 +76,7 @@ function requestsFor(path: string): Seen[] {
 test("download streams to the destination, reports progress and leaves no .part", async () => {
   const dest = join(tmp, "a", "weights.bin");
   const progress: [number, number | undefined][] = [];
-  await download(`${base}/normal/a`, dest, {
+  await download(`${server.base()}/normal/a`, dest, {
     sha256: SHA,
     onProgress: (r, t) => progress.push([r, t]),
     offline: false,
@@ -103,7 +95,7 @@ test("download streams to the destination, reports progress and leaves no .part"
 test("a dropped connection is resumed with a Range request", async () => {
   const dest = join(tmp, "b", "weights.bin");
   const progress: number[] = [];
-  await download(`${base}/drop-first/b`, dest, {
+  await download(`${server.base()}/drop-first/b`, dest, {
     sha256: SHA,
     onProgress: (r) => progress.push(r),
     offline: false,
@@ -120,13 +112,16 @@ test("a dropped connection is resumed with a Range request", async () => {
 
 test("a partial file survives a failed call and the next call resumes it", async () => {
   const dest = join(tmp, "c", "weights.bin");
-  await assert.rejects(download(`${base}/drop-first/c`, dest, { retries: 0, offline: false }), (e: Error) => {
-    assert.match(e.message, /^download failed: .*partial file kept at .*weights\.bin\.part for resuming$/);
-    assert.ok(!e.message.includes("\n"));
-    return true;
-  });
+  await assert.rejects(
+    download(`${server.base()}/drop-first/c`, dest, { retries: 0, offline: false }),
+    (e: Error) => {
+      assert.match(e.message, /^download failed: .*partial file kept at .*weights\.bin\.part for resuming$/);
+      assert.ok(!e.message.includes("\n"));
+      return true;
+    },
+  );
   assert.ok(existsSync(`${dest}.part`) && !existsSync(dest));
-  await download(`${base}/drop-first/c`, dest, { sha256: SHA, retries: 0, offline: false });
+  await download(`${server.base()}/drop-first/c`, dest, { sha256: SHA, retries: 0, offline: false });
   assert.deepEqual(readFileSync(dest), BODY);
   assert.match(requestsFor("/drop-first/c")[1].range ?? "", /^bytes=[1-9]\d*-$/);
 });
@@ -135,7 +130,7 @@ test("a server that ignores Range (200) restarts the file from scratch", async (
   const dest = join(tmp, "d", "weights.bin");
   mkdirSync(join(tmp, "d"));
   writeFileSync(`${dest}.part`, Buffer.from("stale bytes that must not survive"));
-  await download(`${base}/ignore-range/d`, dest, { sha256: SHA, offline: false });
+  await download(`${server.base()}/ignore-range/d`, dest, { sha256: SHA, offline: false });
   assert.deepEqual(readFileSync(dest), BODY);
   assert.ok(requestsFor("/ignore-range/d")[0].range?.startsWith("bytes="));
 });
@@ -143,27 +138,36 @@ test("a server that ignores Range (200) restarts the file from scratch", async (
 test("a checksum mismatch deletes the download and names both digests", async () => {
   const dest = join(tmp, "e", "weights.bin");
   const wrong = "0".repeat(64);
-  await assert.rejects(download(`${base}/normal/e`, dest, { sha256: wrong, offline: false }), (e: Error) => {
-    assert.ok(e.message.includes(wrong) && e.message.includes(SHA), e.message);
-    return true;
-  });
+  await assert.rejects(
+    download(`${server.base()}/normal/e`, dest, { sha256: wrong, offline: false }),
+    (e: Error) => {
+      assert.ok(e.message.includes(wrong) && e.message.includes(SHA), e.message);
+      return true;
+    },
+  );
   assert.ok(!existsSync(dest) && !existsSync(`${dest}.part`));
   // A correct digest prefix (torch.hub file names) is accepted.
-  await download(`${base}/normal/e`, dest, { sha256: SHA.slice(0, 8), offline: false });
+  await download(`${server.base()}/normal/e`, dest, { sha256: SHA.slice(0, 8), offline: false });
   assert.deepEqual(readFileSync(dest), BODY);
 });
 
 test("HTTP errors and exhausted retries fail with one line", async () => {
-  await assert.rejects(download(`${base}/not-found/f`, join(tmp, "f", "x"), { offline: false }), /HTTP 404/);
   await assert.rejects(
-    download(`${base}/drop-always/g`, join(tmp, "g", "x"), { retries: 1, offline: false }),
+    download(`${server.base()}/not-found/f`, join(tmp, "f", "x"), { offline: false }),
+    /HTTP 404/,
+  );
+  await assert.rejects(
+    download(`${server.base()}/drop-always/g`, join(tmp, "g", "x"), { retries: 1, offline: false }),
     (e: Error) => !e.message.includes("\n") && /download failed/.test(e.message),
   );
 });
 
 test("offline mode never touches the network", async () => {
   const before = seen.length;
-  await assert.rejects(download(`${base}/normal/h`, join(tmp, "h", "x"), { offline: true }), /offline mode/);
+  await assert.rejects(
+    download(`${server.base()}/normal/h`, join(tmp, "h", "x"), { offline: true }),
+    /offline mode/,
+  );
   assert.ok(isOffline({ CONVNEXT_OFFLINE: "1" }) && isOffline({ HF_HUB_OFFLINE: "true" }) && !isOffline({}));
   const env = {
     CONVNEXT_CACHE: join(tmp, "cache-offline"),
@@ -224,8 +228,8 @@ test("fetchPretrainedFile falls back to the next source and caches what it downl
     tag: "local",
     hfHubId: undefined,
     files: [
-      { url: `${base}/not-found/model.safetensors`, format: "safetensors", keys: "timm" },
-      { url: `${base}/normal/weights.pth`, format: "pth", keys: "official", sha256: SHA },
+      { url: `${server.base()}/not-found/model.safetensors`, format: "safetensors", keys: "timm" },
+      { url: `${server.base()}/normal/weights.pth`, format: "pth", keys: "official", sha256: SHA },
     ],
   };
   const env = { CONVNEXT_CACHE: join(tmp, "cache-fallback") };

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import {
   DEFAULT_TAGS,
+  hashPrefixOf,
   listPretrained,
   PRETRAINED,
   resolvePretrained,
@@ -101,4 +102,23 @@ test("every entry is consistent: licence, labels, sources, preprocessing", () =>
     if (size >= 384 && e.tag.includes("_384")) assert.equal(e.preprocess.cropMode, "squash", e.name);
     if (e.preprocess.cropMode === "squash") assert.equal(e.preprocess.cropPct, 1.0, e.name);
   }
+});
+
+test("digests come only from where they are published: torch.hub file names and the Hub's LFS pointers", () => {
+  // torch.hub's rule: `-([a-f0-9]*)\.` in the file name, eight or more digits.
+  assert.equal(hashPrefixOf("https://download.pytorch.org/models/convnext_tiny-983f1562.pth"), "983f1562");
+  assert.equal(hashPrefixOf("https://x/y-z/convnext_tiny_1k_224_ema.pth"), undefined);
+  assert.equal(hashPrefixOf("https://x/model-abc.pth"), undefined);
+  let prefixes = 0;
+  for (const e of PRETRAINED) {
+    for (const f of e.files) {
+      assert.equal(f.sha256Prefix, hashPrefixOf(f.url), f.url);
+      if (f.sha256Prefix) prefixes++;
+      // Full digests are the Hub's, for its safetensors files.
+      if (f.sha256) assert.match(f.url, /^https:\/\/huggingface\.co\/timm\/.*\/model\.safetensors$/);
+    }
+    // Every entry is checked on download: a digest in the table, or the Hub's X-Linked-Etag.
+    assert.ok(e.hfHubId !== undefined || e.files.some((f) => f.sha256 ?? f.sha256Prefix), e.name);
+  }
+  assert.equal(prefixes, 8);
 });

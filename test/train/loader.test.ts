@@ -130,13 +130,24 @@ test("image folder through workers with a decoder module: same batches for 1 and
   assert.deepEqual(two, one);
   assert.deepEqual(one[0].dims, [4, 3, 32, 32]);
 
-  writeFileSync(join(root, "a", "img0.png"), Uint8Array.of(1, 2, 3));
-  const broken = new BatchLoader({
-    ...opts,
-    source: imageFolderSource(listImageFolder(root), decoder),
-    shuffle: false,
-    workers: 1,
-  });
-  await assert.rejects(broken.get(0, 0), /cannot decode .*img0\.png: /);
-  await broken.close();
+  // An undecodable file: training batches keep their size (a spare stands in), evaluation batches shrink;
+  // both name the file, and the same bad file gives the same batches again.
+  writeFileSync(join(root, "a", "img0.png"), Uint8Array.of(1, 0, 1, 0, 9));
+  const source = imageFolderSource(listImageFolder(root), decoder);
+  const training = new BatchLoader({ ...opts, source, shuffle: false, dropLast: true, workers: 1 });
+  const kept = await training.get(0, 0);
+  assert.deepEqual(kept.dims, [4, 3, 32, 32]);
+  assert.equal(kept.skipped?.length, 1);
+  assert.match(kept.skipped?.[0].file ?? "", /img0\.png$/);
+  assert.match(kept.skipped?.[0].reason ?? "", /raw/i);
+  assert.ok(!kept.labels.includes(Number.NaN));
+  assert.deepEqual(await training.get(0, 0), kept);
+  // The other batches of the epoch are untouched.
+  assert.equal((await training.get(0, 1)).skipped, undefined);
+  await training.close();
+  const evaluation = new BatchLoader({ ...opts, mixup: null, source, shuffle: false, workers: 0 });
+  const shrunk = await evaluation.get(0, 0);
+  assert.deepEqual(shrunk.dims, [3, 3, 32, 32]);
+  assert.equal(shrunk.skipped?.length, 1);
+  await evaluation.close();
 });

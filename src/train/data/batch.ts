@@ -2,6 +2,11 @@
  * Builds one training batch from decoded samples. Every random draw comes from a generator keyed by
  * (seed, epoch, sample index) or (seed, epoch, batch index), never from a stream shared between samples, so a
  * batch is the same whichever worker builds it, in whatever order, and after a resume.
+ *
+ * A sample that cannot be loaded (an undecodable or vanished image file) is reported in the batch's `skipped`
+ * and either replaced by the next loadable spare the key lists (training: the step graph has a fixed batch size)
+ * or dropped (evaluation: the batch shrinks). Spares are data-set indices chosen by the loader from the epoch
+ * order, so the replacement is as deterministic as the rest: the same bad files give the same batches.
  */
 
 import { mixupBatch, type MixupOptions, mixupTarget } from "../augment/mixup.ts";
@@ -28,6 +33,16 @@ export interface BatchKey {
   batch: number;
   /** Data-set index of each sample. */
   indices: ArrayLike<number>;
+  /** Stand-ins, in order, for samples that cannot be loaded; without them such samples are dropped. */
+  spares?: ArrayLike<number>;
+}
+
+/** A sample that could not be loaded. */
+export interface SkippedSample {
+  index: number;
+  /** The file, when the source has files. */
+  file: string;
+  reason: string;
 }
 
 export interface Batch {
@@ -39,6 +54,8 @@ export interface Batch {
   labels: Int32Array;
   /** N × classes soft targets (smoothed one-hot, or the mixup targets). */
   targets: Float32Array;
+  /** Samples of this batch that could not be loaded (replaced or dropped), spares tried included. */
+  skipped?: SkippedSample[];
 }
 
 /** The generator of one sample's augmentation. */
@@ -83,19 +100,59 @@ export function assembleBatch(
 export interface SampleSource {
   length: number;
   label(index: number): number;
+  /** Rejects with an error that may carry `file` and `reason` (image-folder-node.ts does). */
   image(index: number): Promise<RgbImage>;
 }
 
-/** Loads the samples of `key` from `source` and assembles the batch. */
+function skippedSample(index: number, err: unknown): SkippedSample {
+  const e = err as Error & { file?: string; reason?: string };
+  return { index, file: e.file ?? `sample ${index}`, reason: e.reason ?? e.message ?? String(err) };
+}
+
+type Loaded = { ok: true; image: RgbImage } | { ok: false; error: unknown };
+
+const settle = (p: Promise<RgbImage>): Promise<Loaded> =>
+  p.then(
+    (image) => ({ ok: true, image }),
+    (error) => ({ ok: false, error }),
+  );
+
+/** Loads the samples of `key` from `source` (replacing or dropping bad ones) and assembles the batch. */
 export async function buildBatch(source: SampleSource, key: BatchKey, spec: BatchSpec): Promise<Batch> {
-  const idx = Array.from(key.indices);
-  const images = await Promise.all(idx.map((i) => source.image(i)));
-  return assembleBatch(
+  const wanted = Array.from(key.indices);
+  const loaded = await Promise.all(wanted.map((i) => settle(source.image(i))));
+  const spares = key.spares ? Array.from(key.spares) : null;
+  let nextSpare = 0;
+  const skipped: SkippedSample[] = [];
+  const images: RgbImage[] = [];
+  const used: number[] = [];
+  for (let k = 0; k < wanted.length; k++) {
+    let index = wanted[k];
+    let r = loaded[k];
+    while (!r.ok) {
+      skipped.push(skippedSample(index, r.error));
+      if (!spares) break;
+      if (nextSpare >= spares.length) {
+        const first = skipped[0];
+        throw new Error(
+          `batch ${key.batch} of epoch ${key.epoch}: ${skipped.length} samples could not be loaded and no spare is left (first: ${first.file}: ${first.reason})`,
+        );
+      }
+      index = spares[nextSpare++];
+      r = await settle(source.image(index));
+    }
+    if (r.ok) {
+      images.push(r.image);
+      used.push(index);
+    }
+  }
+  const batch = assembleBatch(
     images,
-    idx.map((i) => source.label(i)),
-    key,
+    used.map((i) => source.label(i)),
+    { ...key, indices: used },
     spec,
   );
+  return skipped.length ? { ...batch, skipped } : batch;
 }
 
 /** Data-set indices of batch `batch` in `epoch`: a seeded permutation per epoch (or the plain order). */

@@ -69,7 +69,18 @@ export function listImageFolder(root: string, extensions: readonly string[] = IM
 /** Decoder the caller supplies: encoded bytes → 8-bit RGB. */
 export type ImageDecoder = (bytes: Uint8Array) => RgbImage | Promise<RgbImage>;
 
-/** Reads and decodes sample `index`; a decode failure names the file. */
+/** Why a sample could not be loaded, with the file and the reason apart (for `skipped <file>: <reason>`). */
+export class SampleLoadError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    verb: "read" | "decode",
+  ) {
+    super(`cannot ${verb} ${file}: ${reason}`);
+  }
+}
+
+/** Reads and decodes sample `index`; a failure names the file. */
 export async function loadFolderImage(
   folder: Pick<ImageFolder, "files">,
   index: number,
@@ -77,9 +88,16 @@ export async function loadFolderImage(
 ): Promise<RgbImage> {
   const path = folder.files[index];
   if (path === undefined) throw new Error(`image index ${index} is outside 0..${folder.files.length - 1}`);
+  let bytes: Uint8Array;
   try {
-    return await decode(await readBoundedFile(path, { maxBytes: LIMITS.maxImageBytes, what: "image" }));
+    bytes = await readBoundedFile(path, { maxBytes: LIMITS.maxImageBytes, what: "image" });
   } catch (err) {
-    throw new Error(`cannot decode ${path}: ${(err as Error).message}`);
+    // The bounded reader's messages start with the path.
+    throw new SampleLoadError(path, (err as Error).message.replace(`${path}: `, ""), "read");
+  }
+  try {
+    return await decode(bytes);
+  } catch (err) {
+    throw new SampleLoadError(path, (err as Error).message, "decode");
   }
 }

@@ -4,12 +4,17 @@
  * after a resume, because every random draw is keyed by (seed, epoch, sample or batch index): see batch.ts.
  *
  * Default one worker: on a 2-core machine the other core belongs to onnxruntime.
+ *
+ * Samples that cannot be loaded are reported in `Batch.skipped`. With dropLast (training) every batch keeps
+ * its size: the samples after the batch in the epoch order are its spares (batch.ts); otherwise (evaluation)
+ * bad samples are dropped and a batch can shrink, to nothing.
  */
 
 import type { Worker } from "node:worker_threads";
 import { siblingModule, spawnWorker } from "../../runtime/spawn-worker-node.ts";
 import {
   type Batch,
+  type BatchKey,
   type BatchSpec,
   buildBatch,
   batchIndices,
@@ -109,7 +114,8 @@ export class BatchLoader {
     if (this.closed) return Promise.reject(new Error("batch loader is closed"));
     if (batch < 0 || batch >= this.batchesPerEpoch())
       return Promise.reject(new Error(`batch ${batch} is outside 0..${this.batchesPerEpoch() - 1}`));
-    const key = { seed: this.opts.seed, epoch, batch, indices: this.indicesOf(epoch, batch) };
+    const key: BatchKey = { seed: this.opts.seed, epoch, batch, indices: this.indicesOf(epoch, batch) };
+    if (this.dropLast) key.spares = this.sparesOf(epoch, batch);
     if (this.workers.length === 0) {
       this.inline ??= openSource(this.opts.source);
       return this.inline.then((src) => buildBatch(src, key, this.opts));
@@ -164,9 +170,13 @@ export class BatchLoader {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private indicesOf(epoch: number, batch: number): Int32Array {
+  private orderOf(epoch: number): Int32Array {
     if (this.orderCache?.epoch !== epoch)
       this.orderCache = { epoch, order: epochOrder(this.pool.length, this.opts.seed, epoch, this.shuffle) };
+    return this.orderCache.order;
+  }
+
+  private indicesOf(epoch: number, batch: number): Int32Array {
     return batchIndices(
       this.pool,
       this.batchSize,
@@ -175,8 +185,17 @@ export class BatchLoader {
       batch,
       this.shuffle,
       this.dropLast,
-      this.orderCache.order,
+      this.orderOf(epoch),
     );
+  }
+
+  /** The pool samples that follow batch `batch` in the epoch order (wrapping), two batches' worth at most. */
+  private sparesOf(epoch: number, batch: number): Int32Array {
+    const order = this.orderOf(epoch);
+    const n = this.pool.length;
+    const count = Math.min(n, 2 * this.batchSize);
+    const end = (batch + 1) * this.batchSize;
+    return Int32Array.from({ length: count }, (_, j) => this.pool[order[(end + j) % n]]);
   }
 
   private settle(w: number, msg: { id: number; batch?: Batch; error?: string }): void {
