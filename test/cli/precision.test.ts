@@ -48,5 +48,5 @@ test("run --precision int8 writes int8 logits; --precision int4 is refused in on
   assert.ok(d <= 0.03 * maxAbs(ref) && d > 1e-5, `max |diff| ${d}`);
   const bad = convnext("run", "--weights", weights, "--input", input, "--output", out, "--precision", "int4");
   assert.notEqual(bad.code, 0);
-  assert.match(bad.stderr, /^convnext: .*--precision int4 is not supported \(fp32, int8\)\n$/);
+  assert.match(bad.stderr, /^convnext: .*--precision int4 is not supported \(fp32, fp16, int8\)\n$/);
 });
