@@ -13,6 +13,7 @@ import { preprocessToJson } from "../api/image-preprocess.ts";
 import { FEATURE_OUTPUTS, type FeatureName } from "../models/convnext.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
 import { addModelOptions, type ImageCommandOptions, openImageModel, walkImages } from "./classify.ts";
+import { checkOutput } from "./output-guard.ts";
 import { writeTensorFile } from "./tensor-files.ts";
 
 /** A tensor as nested lists, as `tensor.tolist()` gives it. */
@@ -76,16 +77,28 @@ export function register(program: Command): void {
     .action(async (inputs: string[], opts: ImageCommandOptions & { features: string; output?: string }) => {
       const features = parseFeatures(opts.features);
       const out = opts.output;
-      const format = out === undefined ? "stdout" : out.endsWith(".safetensors") ? "safetensors" : "jsonl";
-      if (out !== undefined && format === "jsonl" && !out.endsWith(".jsonl")) {
-        throw new Error(`--output must end in .safetensors or .jsonl, got ${out}`);
+      const format =
+        out === undefined ? "stdout" : out.toLowerCase().endsWith(".safetensors") ? "safetensors" : "jsonl";
+      if (out !== undefined) {
+        await checkOutput(
+          {
+            flag: "--output",
+            path: out,
+            extensions: [".safetensors", ".jsonl"],
+            writes: "safetensors or JSON lines",
+          },
+          [
+            ...inputs.map((path) => ({ flag: "input", path })),
+            { flag: "--weights", path: opts.weights, folder: true },
+          ],
+        );
       }
       const clf = await openImageModel(opts);
       const lines = format === "jsonl" ? await atomicLines(out as string) : undefined;
       const rows: Float32Tensor[][] = features.map(() => []);
       const files: string[] = [];
       try {
-        await walkImages(
+        const summary = await walkImages(
           clf,
           inputs,
           { features, batch: opts.batch, stdoutIsOutput: format === "stdout" },
@@ -105,6 +118,13 @@ export function register(program: Command): void {
             else process.stdout.write(line);
           },
         );
+        // Output is all or nothing: a named input that failed leaves no file behind (exit code 1 is set).
+        if (summary.failed > 0) {
+          await lines?.abort();
+          if (out !== undefined && summary.ok > 0)
+            process.stderr.write(`convnext: ${out}: not written (${summary.failed} named input(s) failed)\n`);
+          return;
+        }
         if (format === "safetensors") {
           const tensors = new Map<string, HostTensor>(features.map((f, k) => [f, stackTensors(rows[k], f)]));
           await writeTensorFile(out as string, tensors, {

@@ -7,6 +7,7 @@ import { initParams } from "../models/init.ts";
 import { modelConfig } from "../models/variants.ts";
 import { ConvNeXtModel } from "../node/model.ts";
 import { Rng } from "../train/rng.ts";
+import { checkOutput } from "./output-guard.ts";
 
 export function register(program: Command): void {
   program
@@ -17,11 +18,16 @@ export function register(program: Command): void {
     .option("--precision <p>", "weight precision (fp32)", "fp32")
     .option("--outputs <names>", `comma-separated graph outputs from ${FEATURE_OUTPUTS.join(",")}`, "logits")
     .requiredOption("--output <model.onnx>", "output file")
+    .option("--use-ema", "bake in the EMA weights of a training checkpoint")
     .action(
       async (
         name: string,
-        opts: { weights?: string; precision: string; outputs: string; output: string },
+        opts: { weights?: string; precision: string; outputs: string; output: string; useEma?: boolean },
       ) => {
+        await checkOutput({ flag: "--output", path: opts.output, extensions: [".onnx"], writes: "ONNX" }, [
+          { flag: "model", path: existsSync(name) ? name : undefined, folder: true },
+          { flag: "--weights", path: opts.weights, folder: true },
+        ]);
         if (opts.precision !== "fp32")
           throw new Error(`--precision ${opts.precision} is not supported (fp32)`);
         const outputs = opts.outputs.split(",").map((s) => s.trim()) as FeatureName[];
@@ -30,10 +36,11 @@ export function register(program: Command): void {
           throw new Error(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
         let model: ConvNeXtModel;
         if (existsSync(name)) {
-          model = await ConvNeXtModel.load(name);
+          model = await ConvNeXtModel.load(name, { useEma: opts.useEma });
         } else if (opts.weights) {
-          model = await ConvNeXtModel.load(opts.weights, { model: name });
+          model = await ConvNeXtModel.load(opts.weights, { model: name, useEma: opts.useEma });
         } else {
+          if (opts.useEma) throw new Error("--use-ema needs --weights (a training checkpoint)");
           const cfg = modelConfig(name);
           const rng = new Rng(0);
           model = new ConvNeXtModel(

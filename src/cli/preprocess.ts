@@ -10,6 +10,7 @@ import { prepareImage, preprocessToJson } from "../api/image-preprocess.ts";
 import { modelPreprocess } from "../api/model-source-node.ts";
 import { decodeImage } from "../preprocess/decode-node.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
+import { checkOutput } from "./output-guard.ts";
 import { writeTensorFile } from "./tensor-files.ts";
 
 export function register(program: Command): void {
@@ -26,12 +27,20 @@ export function register(program: Command): void {
     )
     .requiredOption("--output <file.safetensors>", "output file")
     .option("--exif-rotate", "apply the EXIF orientation first (PIL and timm do not, except for TIFF)")
+    .option("--use-ema", "with --weights: read the EMA weights of a training checkpoint")
     .action(
       async (
         image: string,
-        opts: { model?: string; weights?: string; output: string; exifRotate?: boolean },
+        opts: { model?: string; weights?: string; output: string; exifRotate?: boolean; useEma?: boolean },
       ) => {
-        const p = await modelPreprocess({ model: opts.model, weights: opts.weights });
+        await checkOutput(
+          { flag: "--output", path: opts.output, extensions: [".safetensors"], writes: "safetensors" },
+          [
+            { flag: "image", path: image },
+            { flag: "--weights", path: opts.weights, folder: true },
+          ],
+        );
+        const p = await modelPreprocess({ model: opts.model, weights: opts.weights, useEma: opts.useEma });
         const { tensor, uint8 } = prepareImage(await decodeImage(image, { exifRotate: opts.exifRotate }), p);
         const pixels: HostTensor = { dtype: "uint8", dims: [uint8.height, uint8.width, 3], data: uint8.data };
         await writeTensorFile(

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { saveSafetensors } from "../checkpoint/load-node.ts";
 import { parseSafetensors } from "../checkpoint/safetensors.ts";
-import type { HostTensor } from "../tensor/host-tensor.ts";
+import { type Float32Tensor, type HostTensor, toFloat32 } from "../tensor/host-tensor.ts";
 
 export async function readTensorFile(path: string): Promise<Map<string, HostTensor>> {
   let bytes: Uint8Array;
@@ -19,6 +19,18 @@ export function requireTensor(tensors: Map<string, HostTensor>, name: string, fi
   if (!t)
     throw new Error(`${file} has no tensor '${name}' (it has: ${[...tensors.keys()].join(", ") || "none"})`);
   return t;
+}
+
+/** A tensor of the file as float32: any floating-point dtype converts, others are refused naming file and tensor. */
+export function requireFloatTensor(
+  tensors: Map<string, HostTensor>,
+  name: string,
+  file: string,
+): Float32Tensor {
+  const t = requireTensor(tensors, name, file);
+  if (!["float32", "float64", "float16", "bfloat16"].includes(t.dtype))
+    throw new Error(`${file}: tensor '${name}' is ${t.dtype}; a floating-point tensor is needed`);
+  return toFloat32(t);
 }
 
 export async function writeTensorFile(

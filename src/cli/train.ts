@@ -43,6 +43,7 @@ import { Rng } from "../train/rng.ts";
 import { convnextTrainable } from "../train/trainable.ts";
 import { NonFiniteLossError, type TrainConfig, Trainer, type TrainState } from "../train/trainer.ts";
 import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { refuseInputAsOutput } from "./output-guard.ts";
 import { defaultOutDir, peakRssMb, Progress, RunFiles } from "./train-output.ts";
 
 interface TrainOptions {
@@ -301,6 +302,10 @@ async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
   const out = resolve(opts.out ?? defaultOutDir());
   if (existsSync(join(out, "checkpoint.safetensors")))
     throw new Error(`${out} already holds a run: continue it with --resume ${out}, or choose another --out`);
+  for (const file of RunFiles.outputs(out))
+    await refuseInputAsOutput({ flag: "--out", path: file }, [
+      { flag: "--init", path: opts.init, folder: true },
+    ]);
   const data = await openDataWithProgress(opts.data, { valSplit: opts.valSplit, seed: opts.seed });
   const init = opts.init ? await readInitWeights(opts.init) : null;
   const config = chooseConfig(opts, preset, data, init);

@@ -17,6 +17,8 @@ export interface LoadOptions {
   model?: string;
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
+  /** The EMA weights of a training checkpoint. */
+  useEma?: boolean;
 }
 
 export class ConvNeXtModel {
@@ -27,19 +29,21 @@ export class ConvNeXtModel {
     readonly config: ConvNeXtConfig,
     readonly weights: Map<string, HostTensor>,
     readonly threads?: number,
-    source = "weights",
+    private readonly source = "weights",
   ) {
     checkParams(paramShapes(config), weights, source);
   }
 
   /** Loads any supported checkpoint (safetensors, .pth, HF folder; official/timm/torchvision/HF names). */
   static async load(path: string, opts: LoadOptions = {}): Promise<ConvNeXtModel> {
-    const ckpt = await loadCheckpointFile(path);
+    const ckpt = await loadCheckpointFile(path, { useEma: opts.useEma });
     let config = ckpt.config;
     if (opts.model) {
       const named = modelConfig(opts.model, {
         numClasses: config.numClasses,
+        normEps: config.normEps,
         headNormEps: config.headNormEps,
+        inChans: config.inChans,
       });
       checkParams(paramShapes(named), ckpt.tensors, ckpt.source);
       config = named;
@@ -68,7 +72,13 @@ export class ConvNeXtModel {
     outputs: readonly FeatureName[] = ["logits"],
   ): Promise<Record<string, HostTensor>> {
     checkInputDims(this.config, x.dims);
-    return (await this.session(outputs)).run({ x });
+    try {
+      return await (await this.session(outputs)).run({ x });
+    } catch (e) {
+      // onnxruntime's messages span lines and name only its own nodes: say which weights were running.
+      const first = (e as Error).message.trim().split("\n")[0];
+      throw new Error(`${this.source}: onnxruntime could not run the model: ${first}`);
+    }
   }
 
   async release(): Promise<void> {

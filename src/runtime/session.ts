@@ -54,7 +54,9 @@ export class Session implements RunnableSession {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       executionMode: "sequential",
-      logSeverityLevel: 3,
+      // Fatal only: onnxruntime's own (coloured) log lines must not reach the user; its errors still arrive as
+      // exceptions, which the caller words.
+      logSeverityLevel: 4,
       enableCpuMemArena: true, // turning the arena off made training steps 5.5x slower
       extra: { session: { "intra_op.allow_spinning": opts.spinning === false ? "0" : "1" } },
     };
