@@ -40,7 +40,7 @@ async function realTarget(path: string): Promise<string> {
 
 /** Throws one line when `output` has the wrong extension or would replace (or land inside) one of `inputs`. */
 export async function checkOutput(output: OutputSpec, inputs: readonly CommandInput[]): Promise<void> {
-  const name = output.path.toLowerCase();
+  const name = basename(output.path).toLowerCase();
   if (!output.extensions.some((ext) => name.endsWith(ext) && name.length > ext.length)) {
     throw new Error(
       `${output.flag} ${output.path}: must end in ${output.extensions.join(" or ")} (${output.writes} is written)`,
