@@ -1,7 +1,7 @@
 // Converted files answer exactly as their sources (architecture, eps, labels and preprocessing travel in the
 // metadata), and the training checkpoints `convnext train` writes are read like any checkpoint, EMA included.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -215,4 +215,34 @@ test("--use-ema on a run without EMA is one line naming the file", () => {
     assert.match(r.stderr, /checkpoint-no-ema\.safetensors: no EMA weights in this training checkpoint/);
   }
   assert.ok(existsSync(withoutEma));
+});
+
+test("the files of a real `convnext train` run classify and evaluate, with and without --use-ema", () => {
+  const data = join(tmp, "data");
+  for (const [cls, file] of [
+    ["Coat", "coat.png"],
+    ["Trouser", "trouser.png"],
+  ]) {
+    mkdirSync(join(data, cls), { recursive: true });
+    for (let i = 0; i < 8; i++) copyFileSync(join(examples, file), join(data, cls, `${i}-${file}`));
+  }
+  const run = join(tmp, "train-run");
+  const tiny = JSON.stringify({ dims: [8, 16, 24, 32], depths: [1, 1, 1, 1], patchSize: 2, kernelSize: 3 });
+  ok(
+    "train",
+    ...["--data", data, "--config", tiny, "--resolution", "32", "--batch", "4", "--epochs", "1"],
+    ...["--ema-decay", "0.5", "--threads", "1", "--workers", "0", "--out", run],
+  );
+  const checkpoint = join(run, "checkpoint.safetensors");
+  const shipped = join(run, "model.safetensors"); // the EMA, as its metadata says
+  const probs = (...args: string[]) =>
+    ok("classify", join(data, "Coat"), "--json", "--top", "2", ...args).stdout;
+  const ema = probs("--weights", checkpoint, "--use-ema");
+  assert.equal(ema, probs("--weights", shipped));
+  assert.equal(ema, probs("--weights", shipped, "--use-ema"));
+  assert.notEqual(probs("--weights", checkpoint), ema);
+  for (const extra of [[], ["--use-ema"]]) {
+    const r = JSON.parse(ok("eval", "--data", data, "--weights", checkpoint, "--json", ...extra).stdout);
+    assert.equal(r.n, 16);
+  }
 });
