@@ -23,6 +23,18 @@ const STRUCTURE = [
   "mlpRatio",
 ] as const;
 
+/** A metadata value against the weights' one: scalars, or flat lists of them (nothing nested is walked). */
+function same(given: unknown, actual: number | boolean | number[]): boolean {
+  if (!Array.isArray(actual)) return given === actual;
+  return Array.isArray(given) && given.length === actual.length && actual.every((v, i) => given[i] === v);
+}
+
+/** A value for a message: short, and never walked deeply. */
+function shown(v: unknown): string {
+  if (Array.isArray(v)) return v.length <= 8 && v.every((x) => typeof x === "number") ? `[${v}]` : "a list";
+  return typeof v === "object" && v !== null ? "an object" : JSON.stringify(v).slice(0, 40);
+}
+
 function positiveNumber(v: unknown, key: string, where: string): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
     throw new Error(`${where}: '${key}' must be a number > 0, got ${JSON.stringify(v)}`);
@@ -57,10 +69,9 @@ export function applyMetadataConfig(
     throw new Error(`${where} is not a JSON object`);
   const c = parsed as Record<string, unknown>;
   for (const key of STRUCTURE) {
-    if (c[key] === undefined) continue;
-    if (JSON.stringify(c[key]) !== JSON.stringify(inferred[key]))
+    if (c[key] !== undefined && !same(c[key], inferred[key]))
       throw new Error(
-        `${where}: ${key} ${JSON.stringify(c[key])} disagrees with the weights (${JSON.stringify(inferred[key])})`,
+        `${where}: ${key} ${shown(c[key])} disagrees with the weights (${shown(inferred[key])})`,
       );
   }
   const out: ConvNeXtConfig = { ...inferred };

@@ -7,6 +7,7 @@
  * Layout writer: src/train/checkpoint-node.ts.
  */
 import type { HostTensor } from "../tensor/host-tensor.ts";
+import { printable } from "./printable.ts";
 
 /** Marks a file as a training checkpoint, and its layout version. */
 export const TRAIN_CHECKPOINT_FORMAT = "convnext-train-1";
@@ -31,11 +32,17 @@ export function isTrainCheckpoint(metadata: Record<string, string>): boolean {
 
 /** The `ema` entry of a training checkpoint: its settings, or null when the run kept no average. */
 function emaSettings(metadata: Record<string, string>, source: string): { decay: number } | null {
+  let ema: unknown;
   try {
-    return JSON.parse(metadata.ema ?? "null") as { decay: number } | null;
+    ema = JSON.parse(metadata.ema ?? "null");
   } catch {
     throw new Error(`${source}: metadata 'ema' is not valid JSON`);
   }
+  if (ema === null) return null;
+  const decay = (ema as { decay?: unknown }).decay;
+  if (typeof decay !== "number")
+    throw new Error(`${source}: metadata 'ema' must be null or {"decay": <number>, …}`);
+  return { decay };
 }
 
 function withPrefix(tensors: Map<string, HostTensor>, prefix: string): Map<string, HostTensor> {
@@ -82,6 +89,6 @@ export function checkPlainEma(metadata: Record<string, string>, source: string):
   if (kind === undefined) return false;
   if (kind.startsWith("ema")) return true;
   throw new Error(
-    `${source}: holds the trained parameters without an average (metadata weights '${kind}'); drop --use-ema`,
+    `${source}: holds the trained parameters without an average (metadata weights '${printable(kind)}'); drop --use-ema`,
   );
 }

@@ -1,6 +1,7 @@
 /** `convnext inspect`: which convention a checkpoint uses, its architecture and tensor count. */
 import type { Command } from "commander";
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
+import { printable } from "../checkpoint/printable.ts";
 import { weightsKind } from "../checkpoint/train-layout.ts";
 import { paramShapes } from "../models/convnext.ts";
 import { countParams } from "../models/count.ts";
@@ -41,7 +42,7 @@ export function register(program: Command): void {
         `${[
           `file         ${report.file}`,
           `convention   ${report.convention}`,
-          `kind         ${report.kind}${report.weights ? ` (${report.weights} weights)` : ""}`,
+          `kind         ${report.kind}${report.weights ? ` (${printable(report.weights)} weights)` : ""}`,
           `tensors      ${report.tensors} (${report.params.toLocaleString("en-US")} parameters)`,
           `architecture ConvNeXt V${a.version} dims [${a.dims}] depths [${a.depths}] kernel ${a.kernelSize}` +
             `${a.convMlp ? " conv_mlp" : ""}${a.layerScale ? " layer-scale" : ""}, ${a.numClasses} classes, head eps ${a.headNormEps}`,
