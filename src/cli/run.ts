@@ -34,13 +34,13 @@ export function register(program: Command): void {
           { flag: "--weights", path: opts.weights, folder: true },
         ],
       );
-      const x = requireFloatTensor(await readTensorFile(opts.input), "x", opts.input);
       const model = await ConvNeXtModel.load(opts.weights, {
         model: opts.model,
         threads: opts.threads,
         useEma: opts.useEma,
       });
       try {
+        const x = requireFloatTensor(await readTensorFile(opts.input), "x", opts.input);
         // Checked here, before any session, so a bad shape is named by its file.
         checkInputDims(model.config, x.dims, `${opts.input}: x`);
         const outputs = FEATURE_OUTPUTS.filter((n) => n !== "logits" || model.config.numClasses > 0);
