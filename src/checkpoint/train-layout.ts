@@ -61,7 +61,11 @@ export function trainCheckpointWeights(
   opts: { useEma?: boolean; source: string },
 ): Map<string, HostTensor> {
   const { source } = opts;
-  if (!opts.useEma) return withPrefix(tensors, "model.");
+  if (!opts.useEma) {
+    const params = withPrefix(tensors, "model.");
+    if (params.size === 0) throw new Error(`${source}: training checkpoint holds no model.* tensors`);
+    return params;
+  }
   const ema = withPrefix(tensors, "ema.");
   if (ema.size === 0 || emaSettings(metadata, source) === null)
     throw new Error(`${source}: no EMA weights in this training checkpoint (the run trained with EMA off)`);
