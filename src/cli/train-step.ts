@@ -5,8 +5,9 @@
 import type { Command } from "commander";
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
 import { checkParams } from "../checkpoint/validate.ts";
-import { checkInputDims } from "../models/config.ts";
+import { type ConvNeXtConfig, checkInputDims } from "../models/config.ts";
 import { paramShapes } from "../models/convnext.ts";
+import { engineError } from "../runtime/session.ts";
 import { createSession } from "../runtime/session-node.ts";
 import { float32, type Float32Tensor, type HostTensor } from "../tensor/host-tensor.ts";
 import { smoothedTargets } from "../train/loss.ts";
@@ -70,6 +71,41 @@ function checkFinite(t: Float32Tensor, what: string): void {
   if (i >= 0) throw new Error(`${what} holds ${t.data[i]} at flat index ${i}`);
 }
 
+/** The steps on the batch: loss and gradients of the first, parameters (updated in place) after the last. */
+async function runSteps(
+  config: ConvNeXtConfig,
+  params: Map<string, Float32Tensor>,
+  x: Float32Tensor,
+  targets: Float32Tensor,
+  opts: Options,
+): Promise<Map<string, HostTensor>> {
+  let runner: StepRunner | undefined;
+  try {
+    runner = await StepRunner.create(
+      convnextTrainable(config),
+      params,
+      x.dims as [number, number, number, number],
+      (b) => createSession(b, { threads: opts.threads }),
+      { weightDecay: opts.weightDecay },
+    );
+    const out = new Map<string, HostTensor>();
+    for (let s = 0; s < opts.steps; s++) {
+      const r = await runner.step(x, targets, opts.lr);
+      if (s === 0) {
+        out.set("loss", float32([1], [r.loss]));
+        for (const [name, g] of r.grads)
+          out.set(`grad.${name}`, float32(params.get(name)!.dims, Float32Array.from(g)));
+      }
+    }
+    for (const [name, p] of params) out.set(`param.${name}`, p);
+    return out;
+  } catch (e) {
+    throw engineError(e, opts.weights, "the training step");
+  } finally {
+    await runner?.release();
+  }
+}
+
 export function register(program: Command): void {
   program
     .command("train-step")
@@ -118,24 +154,7 @@ export function register(program: Command): void {
       checkInputDims(config, x.dims, `${opts.batch}: x`);
       checkFinite(x, `${opts.batch}: x`);
       const targets = targetsFrom(batch, opts, config.numClasses, x.dims[0]);
-      const runner = await StepRunner.create(
-        convnextTrainable(config),
-        params,
-        x.dims as [number, number, number, number],
-        (b) => createSession(b, { threads: opts.threads }),
-        { weightDecay: opts.weightDecay },
-      );
-      const out = new Map<string, HostTensor>();
-      for (let s = 0; s < opts.steps; s++) {
-        const r = await runner.step(x, targets, opts.lr);
-        if (s === 0) {
-          out.set("loss", float32([1], [r.loss]));
-          for (const [name, g] of r.grads)
-            out.set(`grad.${name}`, float32(params.get(name)!.dims, Float32Array.from(g)));
-        }
-      }
-      for (const [name, p] of params) out.set(`param.${name}`, p);
+      const out = await runSteps(config, params, x, targets, opts);
       await writeTensorFile(opts.output, out);
-      await runner.release();
     });
 }

@@ -8,7 +8,7 @@ import { toOnnxBytes } from "../graph/onnx.ts";
 import { type ConvNeXtConfig, checkInputDims } from "../models/config.ts";
 import { buildConvNeXt, type FeatureName, paramShapes } from "../models/convnext.ts";
 import { modelConfig } from "../models/variants.ts";
-import type { Session } from "../runtime/session.ts";
+import { engineError, type Session } from "../runtime/session.ts";
 import { createSession } from "../runtime/session-node.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 
@@ -75,9 +75,7 @@ export class ConvNeXtModel {
     try {
       return await (await this.session(outputs)).run({ x });
     } catch (e) {
-      // onnxruntime's messages span lines and name only its own nodes: say which weights were running.
-      const first = (e as Error).message.trim().split("\n")[0];
-      throw new Error(`${this.source}: onnxruntime could not run the model: ${first}`);
+      throw engineError(e, this.source, "the model");
     }
   }
 

@@ -36,6 +36,15 @@ const ORT_TYPE: Partial<Record<DType, string>> = {
   float64: "float64",
 };
 
+/**
+ * An onnxruntime failure as one line naming what was running: its messages span lines and name only its own
+ * nodes and source files.
+ */
+export function engineError(e: unknown, source: string, what: string): Error {
+  const first = (e instanceof Error ? e.message : String(e)).trim().split("\n")[0];
+  return new Error(`${source}: cannot run ${what}: ${first}`);
+}
+
 /** What runs a graph: a Session here, or one living on another thread (worker-session-node.ts). */
 export interface RunnableSession {
   run(feeds: Record<string, HostTensor>, fetches?: readonly string[]): Promise<Record<string, HostTensor>>;

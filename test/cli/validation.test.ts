@@ -99,6 +99,18 @@ test("weights onnxruntime cannot run give one line naming them, without onnxrunt
   const x = join(tmp, "x.safetensors");
   await saveSafetensors(x, new Map([["x", float32([1, 3, 32, 32], new Float32Array(3072))]]));
   failsInOneLine(["run", "--weights", even, "--input", x, "--output", out], /even-kernel\.safetensors/);
+  const batch = join(tmp, "batch.safetensors");
+  await saveSafetensors(
+    batch,
+    new Map<string, HostTensor>([
+      ["x", float32([2, 3, 32, 32], new Float32Array(6144))],
+      ["y", { dtype: "int64", dims: [2], data: BigInt64Array.of(0n, 2n) }],
+    ]),
+  );
+  failsInOneLine(
+    ["train-step", "--weights", even, "--batch", batch, "--output", out],
+    /even-kernel\.safetensors/,
+  );
 });
 
 test("embed writes nothing when a named input fails", () => {
