@@ -46,6 +46,10 @@ export async function checkOutput(output: OutputSpec, inputs: readonly CommandIn
       `${output.flag} ${output.path}: must end in ${output.extensions.join(" or ")} (${output.writes} is written)`,
     );
   }
+  // Found out now rather than after the work: the folder the output goes into must exist.
+  const folder = await statOrUndefined(dirname(resolve(output.path)));
+  if (!folder?.isDirectory())
+    throw new Error(`${output.flag} ${output.path}: folder ${dirname(output.path)} does not exist`);
   await refuseInputAsOutput(output, inputs);
 }
 

@@ -55,10 +55,14 @@ test("an output inside an input model folder is refused; a missing input is left
   await checkOutput(st(join(tmp, "x.safetensors")), [{ flag: "--input", path: join(tmp, "missing") }]);
 });
 
-test("wrong or bare extensions are refused, case does not matter", async () => {
+test("wrong or bare extensions, folders and missing folders are refused; case does not matter", async () => {
   for (const bad of ["out.pth", "out.onnx", ".safetensors", "out"])
     await assert.rejects(checkOutput(st(join(tmp, bad)), []), /must end in \.safetensors/);
   await checkOutput(st(join(tmp, "OUT.SafeTensors")), []);
+  await assert.rejects(checkOutput(st(join(tmp, "no-such-folder", "o.safetensors")), []), /does not exist/);
+  const folderNamedLikeAFile = join(tmp, "folder.safetensors");
+  mkdirSync(folderNamedLikeAFile);
+  await assert.rejects(checkOutput(st(folderNamedLikeAFile), []), /is a directory/);
 });
 
 /** Runs a command that must refuse: non-zero exit, one stderr line naming the output, inputs unchanged. */
