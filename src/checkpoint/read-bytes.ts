@@ -12,7 +12,7 @@ import {
   toTimm,
 } from "./conventions.ts";
 import { inferConfig } from "./infer-architecture.ts";
-import { applyMetadataConfig } from "./metadata-config.ts";
+import { applyMetadataConfig, CONFIG_METADATA_KEY } from "./metadata-config.ts";
 import { isLegacyTorchSave, isZip, readPth } from "./pth.ts";
 import { parseSafetensors } from "./safetensors.ts";
 import { checkPlainEma, isTrainCheckpoint, trainCheckpointWeights } from "./train-layout.ts";
@@ -83,7 +83,9 @@ export function readCheckpointBytes(
     const configSource = opts.hfConfigSource ?? `${source} config`;
     const facts = opts.hfConfig === undefined ? undefined : readHfConfig(opts.hfConfig, configSource);
     if (facts) checkAgainstHfConfig(config, facts, configSource, source);
-    config.headNormEps = facts?.headNormEps ?? HF_DEFAULT_LAYER_NORM_EPS;
+    // A config.json says it; else our own metadata, when it states the architecture; else HF's default.
+    const stated = metadata[CONFIG_METADATA_KEY] !== undefined;
+    config.headNormEps = facts?.headNormEps ?? (stated ? config.headNormEps : HF_DEFAULT_LAYER_NORM_EPS);
     labels = facts?.labels;
   }
   return { tensors, convention, config, metadata, labels, trainCheckpoint: isTrainCheckpoint(metadata) };

@@ -2,7 +2,8 @@
  * `convnext embed <images|dirs…>`: pooled embeddings (`pre_logits`) and/or feature maps of images.
  * Output: `.safetensors` holds one tensor per feature stacked over the images (N, ...), with the image paths
  * as a `files` JSON list in the metadata; `.jsonl` (or stdout) holds one line per image,
- * `{"file": …, "<feature>": nested lists}`. Bad files follow the rules of `classify`.
+ * `{"file": …, "<feature>": nested lists}`. Bad files follow the rules of `classify`; an output file is written
+ * (atomically) only when no file named on the command line failed.
  */
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
