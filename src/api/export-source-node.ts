@@ -17,12 +17,19 @@ import type { ExportedModelFacts } from "./onnx-metadata.ts";
 
 export type ExportSource = ExportedModelFacts & { weights: Map<string, HostTensor> };
 
-export async function openExportSource(name: string, weights?: string): Promise<ExportSource> {
+export async function openExportSource(
+  name: string,
+  weights?: string,
+  useEma = false,
+): Promise<ExportSource> {
   if (existsSync(name) || weights !== undefined) {
-    const source = await openModel(existsSync(name) ? { weights: name } : { model: name, weights });
+    const source = await openModel(
+      existsSync(name) ? { weights: name, useEma } : { model: name, weights, useEma },
+    );
     const { config, weights: tensors } = source.model;
     return { config, weights: tensors, labels: source.labels.names, preprocess: source.preprocess };
   }
+  if (useEma) throw new Error("--use-ema needs --weights (a training checkpoint)");
   const config = modelConfig(name);
   const rng = new Rng(0);
   const labels = chooseLabels({

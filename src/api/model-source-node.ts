@@ -134,6 +134,7 @@ function architecture(located: Located, ckpt: LoadedCheckpoint): ConvNeXtConfig 
   if (!name) return ckpt.config;
   const named = modelConfig(name, {
     numClasses: ckpt.config.numClasses,
+    normEps: ckpt.config.normEps,
     headNormEps: ckpt.config.headNormEps,
     inChans: ckpt.config.inChans,
   });

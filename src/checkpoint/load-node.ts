@@ -29,10 +29,12 @@ export interface LoadedCheckpoint {
   labels?: string[];
   /** safetensors `__metadata__` ({} for .pth files). */
   metadata: Record<string, string>;
+  /** The file is a training checkpoint of `convnext train` (parameters, EMA, optimizer state). */
+  trainCheckpoint: boolean;
 }
 
 export interface LoadOptions {
-  /** Load the EMA weights of a training checkpoint (`model_ema` / `state_dict_ema`) instead of `model`. */
+  /** Load the EMA weights of a training checkpoint (`ema.*`, `model_ema`, `state_dict_ema`) instead of the model's. */
   useEma?: boolean;
 }
 

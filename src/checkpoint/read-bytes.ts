@@ -12,8 +12,10 @@ import {
   toTimm,
 } from "./conventions.ts";
 import { inferConfig } from "./infer-architecture.ts";
+import { applyMetadataConfig, CONFIG_METADATA_KEY } from "./metadata-config.ts";
 import { isLegacyTorchSave, isZip, readPth } from "./pth.ts";
 import { parseSafetensors } from "./safetensors.ts";
+import { checkPlainEma, isTrainCheckpoint, trainCheckpointWeights } from "./train-layout.ts";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import { type Float32Tensor, type HostTensor, numel, toFloat32 } from "../tensor/host-tensor.ts";
 import { formatBytes, LIMITS } from "../tensor/limits.ts";
@@ -37,6 +39,8 @@ export interface CheckpointFromBytes {
   metadata: Record<string, string>;
   /** HF id2label, when an HF config was given. */
   labels?: string[];
+  /** The file is a training checkpoint of `convnext train` (parameters, EMA, optimizer state). */
+  trainCheckpoint: boolean;
 }
 
 export function readCheckpointBytes(
@@ -66,13 +70,19 @@ function namingSource(e: unknown, source: string, configSource?: string): Error 
 function readChecked(bytes: Uint8Array, opts: CheckpointBytesOptions, source: string): CheckpointFromBytes {
   let tree: unknown;
   let metadata: Record<string, string> = {};
+  let useEma = opts.useEma;
   if (isZip(bytes) || isLegacyTorchSave(bytes)) tree = readPth(bytes, source);
   else {
     const parsed = parseSafetensors(bytes, source);
     tree = parsed.tensors;
     metadata = parsed.metadata;
+    const trainCheckpoint = isTrainCheckpoint(metadata);
+    if (trainCheckpoint) {
+      tree = trainCheckpointWeights(parsed.tensors, metadata, { useEma, source });
+      useEma = false;
+    } else if (useEma && checkPlainEma(metadata, source)) useEma = false;
   }
-  const stateDict = stateDictFromCheckpoint(tree, { useEma: opts.useEma, source });
+  const stateDict = stateDictFromCheckpoint(tree, { useEma, source });
   let convention: Convention;
   try {
     convention = detectConvention(stateDict.keys());
@@ -89,17 +99,19 @@ function readChecked(bytes: Uint8Array, opts: CheckpointBytesOptions, source: st
       throw new Error(`${source}: ${key}: ${(e as Error).message}`);
     }
   }
-  const config = inferConfig(tensors, source);
+  const config = applyMetadataConfig(inferConfig(tensors, source), metadata, source);
   let labels: string[] | undefined;
   if (convention === "hf") {
     // NOTE: HF's default layer_norm_eps (1e-12) applies when no config says otherwise; it is the head LN's only.
     const configSource = opts.hfConfigSource ?? `${source} config`;
     const facts = opts.hfConfig === undefined ? undefined : readHfConfig(opts.hfConfig, configSource);
     if (facts) checkAgainstHfConfig(config, facts, configSource, source);
-    config.headNormEps = facts?.headNormEps ?? HF_DEFAULT_LAYER_NORM_EPS;
+    // A config.json says it; else our own metadata, when it states the architecture; else HF's default.
+    const stated = metadata[CONFIG_METADATA_KEY] !== undefined;
+    config.headNormEps = facts?.headNormEps ?? (stated ? config.headNormEps : HF_DEFAULT_LAYER_NORM_EPS);
     labels = facts?.labels;
   }
-  return { tensors, convention, config, metadata, labels };
+  return { tensors, convention, config, metadata, labels, trainCheckpoint: isTrainCheckpoint(metadata) };
 }
 
 /**

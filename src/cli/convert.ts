@@ -1,17 +1,33 @@
-/** `convnext convert`: any checkpoint convention → one timm-named model.safetensors (loads into timm strictly). */
+/**
+ * `convnext convert`: any checkpoint convention → one timm-named model.safetensors (loads into timm strictly).
+ * The architecture, class names and preprocessing travel in the metadata (convert-metadata.ts), so the converted
+ * file answers exactly as its source does here.
+ */
 import type { Command } from "commander";
 import { loadCheckpointFile, saveSafetensors } from "../checkpoint/load-node.ts";
+import { convertedMetadata } from "./convert-metadata.ts";
+import { checkOutput } from "./output-guard.ts";
 
 export function register(program: Command): void {
   program
     .command("convert <checkpoint>")
     .description("convert a checkpoint (official, timm, torchvision, HF; .pth or safetensors) to timm names")
     .requiredOption("--output <model.safetensors>", "output file")
-    .action(async (checkpoint: string, opts: { output: string }) => {
-      const ckpt = await loadCheckpointFile(checkpoint);
-      await saveSafetensors(opts.output, ckpt.tensors, { format: "pt" });
+    .option("--use-ema", "convert the EMA weights of a training checkpoint")
+    .action(async (checkpoint: string, opts: { output: string; useEma?: boolean }) => {
+      await checkOutput(
+        { flag: "--output", path: opts.output, extensions: [".safetensors"], writes: "safetensors" },
+        [{ flag: "checkpoint", path: checkpoint, folder: true }],
+      );
+      const ckpt = await loadCheckpointFile(checkpoint, { useEma: opts.useEma });
+      const { metadata, notInTimm } = convertedMetadata(ckpt, opts.useEma === true);
+      await saveSafetensors(opts.output, ckpt.tensors, metadata);
       process.stderr.write(
         `${ckpt.source}: ${ckpt.convention} → timm, ${ckpt.tensors.size} tensors → ${opts.output}\n`,
       );
+      if (notInTimm.length > 0)
+        process.stderr.write(
+          `warning: ${opts.output}: timm reads only the tensors; its metadata alone keeps ${notInTimm.join(", ")}\n`,
+        );
     });
 }

@@ -2,8 +2,8 @@
  * `convnext embed <images|dirs…>`: pooled embeddings (`pre_logits`) and/or feature maps of images.
  * Output: `.safetensors` holds one tensor per feature stacked over the images (N, ...), with the image paths
  * as a `files` JSON list in the metadata; `.jsonl` (or stdout) holds one line per image,
- * `{"file": …, "<feature>": nested lists}`. Bad files follow the rules of `classify`; when one named on the
- * command line fails (exit 1), no output file is written: rows that silently miss an input would misalign.
+ * `{"file": …, "<feature>": nested lists}`. Bad files follow the rules of `classify`; an output file is written
+ * (atomically) only when no file named on the command line failed.
  */
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import type { Command } from "commander";
@@ -13,6 +13,7 @@ import { tempPathFor } from "../checkpoint/write-atomic-node.ts";
 import { FEATURE_OUTPUTS, type FeatureName } from "../models/convnext.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
 import { addModelOptions, type ImageCommandOptions, openImageModel, walkImages } from "./classify.ts";
+import { checkOutput } from "./output-guard.ts";
 import { writeTensorFile } from "./tensor-files.ts";
 
 /** A tensor as nested lists, as `tensor.tolist()` gives it. */
@@ -76,16 +77,28 @@ export function register(program: Command): void {
     .action(async (inputs: string[], opts: ImageCommandOptions & { features: string; output?: string }) => {
       const features = parseFeatures(opts.features);
       const out = opts.output;
-      const format = out === undefined ? "stdout" : out.endsWith(".safetensors") ? "safetensors" : "jsonl";
-      if (out !== undefined && format === "jsonl" && !out.endsWith(".jsonl")) {
-        throw new Error(`--output must end in .safetensors or .jsonl, got ${out}`);
+      const format =
+        out === undefined ? "stdout" : out.toLowerCase().endsWith(".safetensors") ? "safetensors" : "jsonl";
+      if (out !== undefined) {
+        await checkOutput(
+          {
+            flag: "--output",
+            path: out,
+            extensions: [".safetensors", ".jsonl"],
+            writes: "safetensors or JSON lines",
+          },
+          [
+            ...inputs.map((path) => ({ flag: "input", path })),
+            { flag: "--weights", path: opts.weights, folder: true },
+          ],
+        );
       }
       const clf = await openImageModel(opts);
       const lines = format === "jsonl" ? await atomicLines(out as string) : undefined;
       const rows: Float32Tensor[][] = features.map(() => []);
       const files: string[] = [];
       try {
-        const walked = await walkImages(
+        const summary = await walkImages(
           clf,
           inputs,
           { features, batch: opts.batch, stdoutIsOutput: format === "stdout" },
@@ -105,9 +118,11 @@ export function register(program: Command): void {
             else process.stdout.write(line);
           },
         );
-        if (walked.failed > 0 && out !== undefined) {
+        // Output is all or nothing: a named input that failed leaves no file behind (exit code 1 is set).
+        if (summary.failed > 0) {
           await lines?.abort();
-          process.stderr.write(`convnext: ${out} not written: ${walked.failed} input(s) failed\n`);
+          if (out !== undefined && summary.ok > 0)
+            process.stderr.write(`convnext: ${out}: not written (${summary.failed} named input(s) failed)\n`);
           return;
         }
         if (format === "safetensors") {

@@ -2,7 +2,8 @@
  * `convnext export <model>`: the inference graph with its weights as one ONNX file, for any ONNX engine, or
  * (`--format transformers.js`) as the model folder transformers.js loads.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { openExportSource } from "../api/export-source-node.ts";
@@ -13,10 +14,25 @@ import {
   transformersJsPreprocessor,
 } from "../api/transformers-js.ts";
 import { writeFileAtomic } from "../checkpoint/load-node.ts";
-import { isPrecision, PRECISIONS } from "../graph/precision.ts";
+import { isPrecision, type Precision, PRECISIONS } from "../graph/precision.ts";
 import { type FeatureName, FEATURE_OUTPUTS } from "../models/convnext.ts";
+import { type CommandInput, checkOutput, refuseInputAsOutput } from "./output-guard.ts";
 
 const FORMATS = ["onnx", "transformers.js"] as const;
+const TRANSFORMERS_JS_FILES = (precision: Precision) => [
+  "config.json",
+  "preprocessor_config.json",
+  transformersJsModelFile(precision),
+];
+
+interface ExportOptions {
+  weights?: string;
+  precision: string;
+  format: string;
+  outputs: string;
+  output: string;
+  useEma?: boolean;
+}
 
 export function register(program: Command): void {
   program
@@ -31,38 +47,46 @@ export function register(program: Command): void {
     .option("--format <f>", `${FORMATS.join(" or ")} (a folder: config.json, onnx/model.onnx, ...)`, "onnx")
     .option("--outputs <names>", `comma-separated graph outputs from ${FEATURE_OUTPUTS.join(",")}`, "logits")
     .requiredOption("--output <model.onnx|dir>", "output file (a folder for transformers.js)")
-    .action(
-      async (
-        name: string,
-        opts: { weights?: string; precision: string; format: string; outputs: string; output: string },
-      ) => {
-        const precision = opts.precision;
-        if (!isPrecision(precision))
-          throw new Error(`--precision ${precision} is not supported (${PRECISIONS.join(", ")})`);
-        if (!(FORMATS as readonly string[]).includes(opts.format))
-          throw new Error(`--format ${opts.format} is not supported (${FORMATS.join(", ")})`);
-        const outputs = opts.outputs.split(",").map((s) => s.trim()) as FeatureName[];
-        const bad = outputs.filter((o) => !FEATURE_OUTPUTS.includes(o));
-        if (bad.length)
-          throw new Error(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
-        const source = await openExportSource(name, opts.weights);
-        if (opts.format === "onnx") {
-          await writeFileAtomic(opts.output, exportOnnx(source, { outputs, precision }));
-          return;
-        }
-        if (!outputs.includes("logits"))
-          throw new Error("--format transformers.js needs the 'logits' output (image classification)");
-        const processor = transformersJsPreprocessor(source.preprocess, name);
-        const size = (processor.size as { shortest_edge: number }).shortest_edge;
-        const model = exportOnnx(source, { outputs, precision, inputName: "pixel_values" });
-        const json = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
-        await mkdir(join(opts.output, "onnx"), { recursive: true });
-        await writeFile(
-          join(opts.output, "config.json"),
-          json(transformersJsConfig(source.config, source.labels, size)),
+    .option("--use-ema", "bake in the EMA weights of a training checkpoint")
+    .action(async (name: string, opts: ExportOptions) => {
+      const precision = opts.precision;
+      if (!isPrecision(precision))
+        throw new Error(`--precision ${precision} is not supported (${PRECISIONS.join(", ")})`);
+      if (!(FORMATS as readonly string[]).includes(opts.format))
+        throw new Error(`--format ${opts.format} is not supported (${FORMATS.join(", ")})`);
+      const inputs: CommandInput[] = [
+        { flag: "model", path: existsSync(name) ? name : undefined, folder: true },
+        { flag: "--weights", path: opts.weights, folder: true },
+      ];
+      if (opts.format === "onnx")
+        await checkOutput(
+          { flag: "--output", path: opts.output, extensions: [".onnx"], writes: "ONNX" },
+          inputs,
         );
-        await writeFile(join(opts.output, "preprocessor_config.json"), json(processor));
-        await writeFileAtomic(join(opts.output, transformersJsModelFile(precision)), model);
-      },
-    );
+      else
+        for (const file of TRANSFORMERS_JS_FILES(precision))
+          await refuseInputAsOutput({ flag: "--output", path: join(opts.output, file) }, inputs);
+      const outputs = opts.outputs.split(",").map((s) => s.trim()) as FeatureName[];
+      const bad = outputs.filter((o) => !FEATURE_OUTPUTS.includes(o));
+      if (bad.length)
+        throw new Error(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
+      const source = await openExportSource(name, opts.weights, opts.useEma === true);
+      if (opts.format === "onnx") {
+        await writeFileAtomic(opts.output, exportOnnx(source, { outputs, precision }));
+        return;
+      }
+      if (!outputs.includes("logits"))
+        throw new Error("--format transformers.js needs the 'logits' output (image classification)");
+      const processor = transformersJsPreprocessor(source.preprocess, name);
+      const size = (processor.size as { shortest_edge: number }).shortest_edge;
+      const model = exportOnnx(source, { outputs, precision, inputName: "pixel_values" });
+      const json = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
+      const config = transformersJsConfig(source.config, source.labels, size);
+      const [configFile, processorFile, modelFile] = TRANSFORMERS_JS_FILES(precision);
+      await mkdir(join(opts.output, "onnx"), { recursive: true });
+      // The model first and the small files last: a folder with a config.json is a complete one.
+      await writeFileAtomic(join(opts.output, modelFile), model);
+      await writeFileAtomic(join(opts.output, processorFile), new TextEncoder().encode(json(processor)));
+      await writeFileAtomic(join(opts.output, configFile), new TextEncoder().encode(json(config)));
+    });
 }

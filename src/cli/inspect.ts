@@ -1,6 +1,8 @@
 /** `convnext inspect`: which convention a checkpoint uses, its architecture and tensor count. */
 import type { Command } from "commander";
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
+import { printable } from "../checkpoint/printable.ts";
+import { weightsKind } from "../checkpoint/train-layout.ts";
 import { paramShapes } from "../models/convnext.ts";
 import { countParams } from "../models/count.ts";
 
@@ -9,12 +11,15 @@ export function register(program: Command): void {
     .command("inspect <checkpoint>")
     .description("detected convention, architecture and tensor count of a checkpoint")
     .option("--json", "print JSON")
-    .action(async (checkpoint: string, opts: { json?: boolean }) => {
-      const ckpt = await loadCheckpointFile(checkpoint);
+    .option("--use-ema", "inspect the EMA weights of a training checkpoint")
+    .action(async (checkpoint: string, opts: { json?: boolean; useEma?: boolean }) => {
+      const ckpt = await loadCheckpointFile(checkpoint, { useEma: opts.useEma });
       const c = ckpt.config;
       const report = {
         file: ckpt.source,
         convention: ckpt.convention,
+        kind: ckpt.trainCheckpoint ? "training checkpoint" : "weights",
+        weights: weightsKind(ckpt.metadata, { useEma: opts.useEma, source: ckpt.source }) ?? null,
         tensors: ckpt.tensors.size,
         params: countParams(paramShapes(c)),
         architecture: {
@@ -37,6 +42,7 @@ export function register(program: Command): void {
         `${[
           `file         ${report.file}`,
           `convention   ${report.convention}`,
+          `kind         ${report.kind}${report.weights ? ` (${printable(report.weights)} weights)` : ""}`,
           `tensors      ${report.tensors} (${report.params.toLocaleString("en-US")} parameters)`,
           `architecture ConvNeXt V${a.version} dims [${a.dims}] depths [${a.depths}] kernel ${a.kernelSize}` +
             `${a.convMlp ? " conv_mlp" : ""}${a.layerScale ? " layer-scale" : ""}, ${a.numClasses} classes, head eps ${a.headNormEps}`,

@@ -11,6 +11,7 @@ import { modelPreprocess } from "../api/model-source-node.ts";
 import { DEFAULT_MAX_PIXELS, decodeImage } from "../preprocess/decode-node.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { positiveInt } from "./options.ts";
+import { checkOutput } from "./output-guard.ts";
 import { writeTensorFile } from "./tensor-files.ts";
 
 /** Runs a preprocessing step, naming the image in its error. */
@@ -41,12 +42,27 @@ export function register(program: Command): void {
       `refuse images with more pixels than this (default ${DEFAULT_MAX_PIXELS}, PIL's limit)`,
       positiveInt("--max-pixels"),
     )
+    .option("--use-ema", "with --weights: read the EMA weights of a training checkpoint")
     .action(
       async (
         image: string,
-        opts: { model?: string; weights?: string; output: string; exifRotate?: boolean; maxPixels?: number },
+        opts: {
+          model?: string;
+          weights?: string;
+          output: string;
+          exifRotate?: boolean;
+          maxPixels?: number;
+          useEma?: boolean;
+        },
       ) => {
-        const p = await modelPreprocess({ model: opts.model, weights: opts.weights });
+        await checkOutput(
+          { flag: "--output", path: opts.output, extensions: [".safetensors"], writes: "safetensors" },
+          [
+            { flag: "image", path: image },
+            { flag: "--weights", path: opts.weights, folder: true },
+          ],
+        );
+        const p = await modelPreprocess({ model: opts.model, weights: opts.weights, useEma: opts.useEma });
         const decoded = await decodeImage(image, { exifRotate: opts.exifRotate, maxPixels: opts.maxPixels });
         const { tensor, uint8 } = namingImage(image, () => prepareImage(decoded, p));
         const pixels: HostTensor = { dtype: "uint8", dims: [uint8.height, uint8.width, 3], data: uint8.data };

@@ -1,11 +1,22 @@
 /** `convnext run`: a forward pass on a tensor file, writing logits, stem, stage0..3 and pre_logits. */
 import type { Command } from "commander";
+import { checkInputDims } from "../models/config.ts";
 import { FEATURE_OUTPUTS } from "../models/convnext.ts";
 import { type Precision, parsePrecision } from "../graph/precision.ts";
 import { ConvNeXtModel } from "../node/model.ts";
-import { toFloat32 } from "../tensor/host-tensor.ts";
 import { positiveInt } from "./options.ts";
-import { readTensorFile, requireTensor, writeTensorFile } from "./tensor-files.ts";
+import { checkOutput } from "./output-guard.ts";
+import { readTensorFile, requireFloatTensor, writeTensorFile } from "./tensor-files.ts";
+
+interface Options {
+  weights: string;
+  model?: string;
+  input: string;
+  output: string;
+  threads?: number;
+  useEma?: boolean;
+  precision: Precision;
+}
 
 export function register(program: Command): void {
   program
@@ -17,25 +28,30 @@ export function register(program: Command): void {
     .requiredOption("--output <out.safetensors>", "output file")
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
     .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
-    .action(
-      async (opts: {
-        weights: string;
-        model?: string;
-        input: string;
-        output: string;
-        threads?: number;
-        precision: Precision;
-      }) => {
-        const model = await ConvNeXtModel.load(opts.weights, {
-          model: opts.model,
-          threads: opts.threads,
-          precision: opts.precision,
-        });
-        const x = toFloat32(requireTensor(await readTensorFile(opts.input), "x", opts.input));
+    .option("--use-ema", "use the EMA weights of a training checkpoint")
+    .action(async (opts: Options) => {
+      await checkOutput(
+        { flag: "--output", path: opts.output, extensions: [".safetensors"], writes: "safetensors" },
+        [
+          { flag: "--input", path: opts.input },
+          { flag: "--weights", path: opts.weights, folder: true },
+        ],
+      );
+      const model = await ConvNeXtModel.load(opts.weights, {
+        model: opts.model,
+        threads: opts.threads,
+        useEma: opts.useEma,
+        precision: opts.precision,
+      });
+      try {
+        const x = requireFloatTensor(await readTensorFile(opts.input), "x", opts.input);
+        // Checked here, before any session, so a bad shape is named by its file.
+        checkInputDims(model.config, x.dims, `${opts.input}: x`);
         const outputs = FEATURE_OUTPUTS.filter((n) => n !== "logits" || model.config.numClasses > 0);
         const result = await model.forward(x, outputs);
         await writeTensorFile(opts.output, new Map(outputs.map((n) => [n, result[n]])));
+      } finally {
         await model.release();
-      },
-    );
+      }
+    });
 }

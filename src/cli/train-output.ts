@@ -100,6 +100,12 @@ export class RunFiles {
     this.metrics = join(dir, "metrics.jsonl");
   }
 
+  /** Every file a run writes into `dir`. */
+  static outputs(dir: string): string[] {
+    const f = new RunFiles(dir);
+    return [f.checkpoint, f.model, f.metrics, join(dir, "curves.svg"), join(dir, "curves.html")];
+  }
+
   /** Starts metrics.jsonl afresh, or (resuming) keeps the records up to the checkpoint's step. */
   open(resumeStep: number | null): void {
     this.createdDir = !existsSync(this.dir);

@@ -5,15 +5,17 @@
 import type { Command } from "commander";
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
 import { checkParams } from "../checkpoint/validate.ts";
-import { checkInputDims } from "../models/config.ts";
+import { type ConvNeXtConfig, checkInputDims } from "../models/config.ts";
 import { paramShapes } from "../models/convnext.ts";
+import { engineError } from "../runtime/session.ts";
 import { createSession } from "../runtime/session-node.ts";
-import { float32, type Float32Tensor, type HostTensor, toFloat32 } from "../tensor/host-tensor.ts";
+import { float32, type Float32Tensor, type HostTensor } from "../tensor/host-tensor.ts";
 import { smoothedTargets } from "../train/loss.ts";
 import { StepRunner } from "../train/step-runner.ts";
 import { convnextTrainable } from "../train/trainable.ts";
 import { fractionBelowOne, nonNegativeNumber, positiveInt } from "./options.ts";
-import { readTensorFile, requireTensor, writeTensorFile } from "./tensor-files.ts";
+import { checkOutput } from "./output-guard.ts";
+import { readTensorFile, requireFloatTensor, requireTensor, writeTensorFile } from "./tensor-files.ts";
 
 interface Options {
   weights: string;
@@ -26,6 +28,7 @@ interface Options {
   steps: number;
   output: string;
   threads?: number;
+  useEma?: boolean;
 }
 
 function targetsFrom(
@@ -35,7 +38,7 @@ function targetsFrom(
   n: number,
 ): Float32Tensor {
   if (opts.softTargets) {
-    const t = toFloat32(requireTensor(batch, opts.softTargets, opts.batch));
+    const t = requireFloatTensor(batch, opts.softTargets, opts.batch);
     if (t.dims.length !== 2 || t.dims[0] !== n || t.dims[1] !== numClasses) {
       throw new Error(
         `${opts.batch}: soft targets '${opts.softTargets}' have shape [${t.dims}], expected [${n}, ${numClasses}]`,
@@ -50,16 +53,57 @@ function targetsFrom(
   const y = requireTensor(batch, "y", opts.batch);
   if (y.dims.length !== 1 || y.dims[0] !== n)
     throw new Error(`${opts.batch}: y has shape [${y.dims}], expected [${n}]`);
-  return smoothedTargets(
-    Array.from(y.data as ArrayLike<number | bigint>, Number),
-    numClasses,
-    opts.smoothing ?? 0,
-  );
+  if (y.dtype === "bool" || y.dtype === "float16" || y.dtype === "bfloat16")
+    throw new Error(`${opts.batch}: tensor 'y' is ${y.dtype}; class indices (an integer tensor) are needed`);
+  try {
+    return smoothedTargets(
+      Array.from(y.data as ArrayLike<number | bigint>, Number),
+      numClasses,
+      opts.smoothing ?? 0,
+    );
+  } catch (e) {
+    throw new Error(`${opts.batch}: y: ${(e as Error).message}`);
+  }
 }
 
 function checkFinite(t: Float32Tensor, what: string): void {
   const i = t.data.findIndex((v) => !Number.isFinite(v));
   if (i >= 0) throw new Error(`${what} holds ${t.data[i]} at flat index ${i}`);
+}
+
+/** The steps on the batch: loss and gradients of the first, parameters (updated in place) after the last. */
+async function runSteps(
+  config: ConvNeXtConfig,
+  params: Map<string, Float32Tensor>,
+  x: Float32Tensor,
+  targets: Float32Tensor,
+  opts: Options,
+): Promise<Map<string, HostTensor>> {
+  let runner: StepRunner | undefined;
+  try {
+    runner = await StepRunner.create(
+      convnextTrainable(config),
+      params,
+      x.dims as [number, number, number, number],
+      (b) => createSession(b, { threads: opts.threads }),
+      { weightDecay: opts.weightDecay },
+    );
+    const out = new Map<string, HostTensor>();
+    for (let s = 0; s < opts.steps; s++) {
+      const r = await runner.step(x, targets, opts.lr);
+      if (s === 0) {
+        out.set("loss", float32([1], [r.loss]));
+        for (const [name, g] of r.grads)
+          out.set(`grad.${name}`, float32(params.get(name)!.dims, Float32Array.from(g)));
+      }
+    }
+    for (const [name, p] of params) out.set(`param.${name}`, p);
+    return out;
+  } catch (e) {
+    throw engineError(e, opts.weights, "the training step");
+  } finally {
+    await runner?.release();
+  }
 }
 
 export function register(program: Command): void {
@@ -86,9 +130,17 @@ export function register(program: Command): void {
     .option("--steps <n>", "optimizer steps", positiveInt("--steps"), 1)
     .option("--threads <n>", "onnxruntime threads", positiveInt("--threads"))
     .requiredOption("--output <out.safetensors>", "output file")
+    .option("--use-ema", "start from the EMA weights of a training checkpoint")
     .action(async (opts: Options) => {
+      await checkOutput(
+        { flag: "--output", path: opts.output, extensions: [".safetensors"], writes: "safetensors" },
+        [
+          { flag: "--weights", path: opts.weights, folder: true },
+          { flag: "--batch", path: opts.batch },
+        ],
+      );
       // Any checkpoint convention is accepted; parameters are trained and written under timm's names.
-      const ckpt = await loadCheckpointFile(opts.weights);
+      const ckpt = await loadCheckpointFile(opts.weights, { useEma: opts.useEma });
       // The architecture is read off a few keys; every other key and shape must then fit it.
       checkParams(paramShapes(ckpt.config), ckpt.tensors, opts.weights);
       if (ckpt.config.numClasses === 0)
@@ -98,28 +150,11 @@ export function register(program: Command): void {
       );
       const config = ckpt.config;
       const batch = await readTensorFile(opts.batch);
-      const x = toFloat32(requireTensor(batch, "x", opts.batch));
+      const x = requireFloatTensor(batch, "x", opts.batch);
       checkInputDims(config, x.dims, `${opts.batch}: x`);
       checkFinite(x, `${opts.batch}: x`);
       const targets = targetsFrom(batch, opts, config.numClasses, x.dims[0]);
-      const runner = await StepRunner.create(
-        convnextTrainable(config),
-        params,
-        x.dims as [number, number, number, number],
-        (b) => createSession(b, { threads: opts.threads }),
-        { weightDecay: opts.weightDecay },
-      );
-      const out = new Map<string, HostTensor>();
-      for (let s = 0; s < opts.steps; s++) {
-        const r = await runner.step(x, targets, opts.lr);
-        if (s === 0) {
-          out.set("loss", float32([1], [r.loss]));
-          for (const [name, g] of r.grads)
-            out.set(`grad.${name}`, float32(params.get(name)!.dims, Float32Array.from(g)));
-        }
-      }
-      for (const [name, p] of params) out.set(`param.${name}`, p);
+      const out = await runSteps(config, params, x, targets, opts);
       await writeTensorFile(opts.output, out);
-      await runner.release();
     });
 }

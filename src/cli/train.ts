@@ -49,6 +49,7 @@ import { Rng } from "../train/rng.ts";
 import { convnextTrainable } from "../train/trainable.ts";
 import { NonFiniteLossError, type TrainConfig, Trainer, type TrainState } from "../train/trainer.ts";
 import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { refuseInputAsOutput } from "./output-guard.ts";
 import { defaultOutDir, peakRssMb, Progress, RunFiles, SkippedFiles } from "./train-output.ts";
 
 interface TrainOptions {
@@ -70,6 +71,7 @@ interface TrainOptions {
   out?: string;
   resume?: string;
   init?: string;
+  useEma?: boolean;
   numClasses?: number;
   inChans?: number;
   warmupEpochs?: number;
@@ -110,6 +112,7 @@ const RUN_OPTIONS = [
   "emaDecay",
   "seed",
   "init",
+  "useEma",
   "numClasses",
   "inChans",
   "warmupEpochs",
@@ -189,14 +192,14 @@ interface InitWeights {
 }
 
 /** `--init`: a checkpoint file/folder in any convention, or pretrained weights by name (downloaded once). */
-async function readInitWeights(init: string): Promise<InitWeights> {
+async function readInitWeights(init: string, useEma?: boolean): Promise<InitWeights> {
   let path = init;
   if (!existsSync(init)) {
     const entry = resolvePretrained(init); // throws "unknown" with close names
     process.stderr.write(`fetching ${entry.name}\n`);
     path = (await fetchPretrainedFile(entry)).path;
   }
-  const ckpt = await loadCheckpointFile(path);
+  const ckpt = await loadCheckpointFile(path, { useEma });
   return { tensors: ckpt.tensors, config: ckpt.config, source: ckpt.source };
 }
 
@@ -307,8 +310,13 @@ async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
   const out = resolve(opts.out ?? defaultOutDir());
   if (existsSync(join(out, "checkpoint.safetensors")))
     throw new Error(`${out} already holds a run: continue it with --resume ${out}, or choose another --out`);
+  for (const file of RunFiles.outputs(out))
+    await refuseInputAsOutput({ flag: "--out", path: file }, [
+      { flag: "--init", path: opts.init, folder: true },
+    ]);
   const data = await openDataWithProgress(opts.data, { valSplit: opts.valSplit, seed: opts.seed });
-  const init = opts.init ? await readInitWeights(opts.init) : null;
+  if (opts.useEma && !opts.init) throw new Error("--use-ema needs --init (a training checkpoint)");
+  const init = opts.init ? await readInitWeights(opts.init, opts.useEma) : null;
   const config = chooseConfig(opts, preset, data, init);
   const batch = opts.batch ?? preset.batch;
   const resolution =
@@ -697,6 +705,7 @@ export function register(program: Command): void {
       "--init <weights>",
       "start from these weights (a checkpoint or a pretrained name); a new head if sizes differ",
     )
+    .option("--use-ema", "with --init: start from the EMA weights of a training checkpoint")
     .option(
       "--num-classes <n>",
       "classifier size (default: the data's classes)",

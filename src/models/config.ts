@@ -62,10 +62,14 @@ export function totalStride(cfg: ConvNeXtConfig): number {
   return cfg.patchSize * 2 ** (cfg.dims.length - 1);
 }
 
-/** Throws a one-line error when `dims` is not an (N, inChans, H, W) input of at least the total stride. */
+/**
+ * Throws a one-line error when `dims` is not an (N ≥ 1, inChans, H, W) input of at least the total stride.
+ * NOTE: onnxruntime's kernels divide by the batch size; an empty batch kills the process (SIGFPE).
+ */
 export function checkInputDims(cfg: ConvNeXtConfig, dims: readonly number[], what = "input"): void {
   if (dims.length !== 4 || dims[1] !== cfg.inChans)
     throw new Error(`${what} must be (N, ${cfg.inChans}, H, W), got [${dims.join(", ")}]`);
+  if (dims[0] < 1) throw new Error(`${what} holds no images (N = ${dims[0]}); at least one is needed`);
   const min = totalStride(cfg);
   if (dims[2] < min || dims[3] < min)
     throw new Error(`${what} ${dims[2]}x${dims[3]} is smaller than the model's total stride ${min}`);

@@ -10,7 +10,7 @@ import { type FeatureName, paramShapes } from "../models/convnext.ts";
 import type { Precision } from "../graph/precision.ts";
 import { inferenceGraph } from "../models/inference-graph.ts";
 import { modelConfig } from "../models/variants.ts";
-import type { Session } from "../runtime/session.ts";
+import { engineError, type Session } from "../runtime/session.ts";
 import { createSession } from "../runtime/session-node.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 
@@ -21,6 +21,8 @@ export interface LoadOptions {
   threads?: number;
   /** Weight precision of the linear layers (default fp32; int8: dynamic quantization). */
   precision?: Precision;
+  /** The EMA weights of a training checkpoint. */
+  useEma?: boolean;
 }
 
 export class ConvNeXtModel {
@@ -31,7 +33,7 @@ export class ConvNeXtModel {
     readonly config: ConvNeXtConfig,
     readonly weights: Map<string, HostTensor>,
     readonly threads?: number,
-    source = "weights",
+    private readonly source = "weights",
     readonly precision: Precision = "fp32",
   ) {
     checkParams(paramShapes(config), weights, source);
@@ -39,12 +41,14 @@ export class ConvNeXtModel {
 
   /** Loads any supported checkpoint (safetensors, .pth, HF folder; official/timm/torchvision/HF names). */
   static async load(path: string, opts: LoadOptions = {}): Promise<ConvNeXtModel> {
-    const ckpt = await loadCheckpointFile(path);
+    const ckpt = await loadCheckpointFile(path, { useEma: opts.useEma });
     let config = ckpt.config;
     if (opts.model) {
       const named = modelConfig(opts.model, {
         numClasses: config.numClasses,
+        normEps: config.normEps,
         headNormEps: config.headNormEps,
+        inChans: config.inChans,
       });
       checkParams(paramShapes(named), ckpt.tensors, ckpt.source);
       config = named;
@@ -73,7 +77,11 @@ export class ConvNeXtModel {
     outputs: readonly FeatureName[] = ["logits"],
   ): Promise<Record<string, HostTensor>> {
     checkInputDims(this.config, x.dims);
-    return (await this.session(outputs)).run({ x });
+    try {
+      return await (await this.session(outputs)).run({ x });
+    } catch (e) {
+      throw engineError(e, this.source, "the model");
+    }
   }
 
   async release(): Promise<void> {

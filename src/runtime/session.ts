@@ -38,6 +38,15 @@ const ORT_TYPE: Partial<Record<DType, string>> = {
   float64: "float64",
 };
 
+/**
+ * An onnxruntime failure as one line naming what was running: its messages span lines and name only its own
+ * nodes and source files.
+ */
+export function engineError(e: unknown, source: string, what: string): Error {
+  const first = (e instanceof Error ? e.message : String(e)).trim().split("\n")[0];
+  return new Error(`${source}: cannot run ${what}: ${first}`);
+}
+
 /** What runs a graph: a Session here, or one living on another thread (worker-session-node.ts). */
 export interface RunnableSession {
   run(feeds: Record<string, HostTensor>, fetches?: readonly string[]): Promise<Record<string, HostTensor>>;
@@ -56,7 +65,9 @@ export class Session implements RunnableSession {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       executionMode: "sequential",
-      logSeverityLevel: 3,
+      // Fatal only: onnxruntime's own (coloured) log lines must not reach the user; its errors still arrive as
+      // exceptions, which the caller words.
+      logSeverityLevel: 4,
       enableCpuMemArena: true, // turning the arena off made training steps 5.5x slower
       extra: { session: { "intra_op.allow_spinning": opts.spinning === false ? "0" : "1" } },
       ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),

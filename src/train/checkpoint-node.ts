@@ -22,13 +22,13 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parseSafetensors, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { writeFileAtomic, writeFilesAtomic } from "../checkpoint/write-atomic-node.ts";
+import { TRAIN_CHECKPOINT_FORMAT, TRAIN_STATE_METADATA } from "../checkpoint/train-layout.ts";
 import type { ConvNeXtConfig } from "../models/config.ts";
 import { type Float32Tensor, float32, type HostTensor, shapeString } from "../tensor/host-tensor.ts";
 import { adamwStateFromTensors, adamwStateToTensors } from "./adamw.ts";
 import type { TrainConfig, TrainState } from "./trainer.ts";
 
-/** Marks the file as a training checkpoint, and its layout version. */
-export const TRAIN_CHECKPOINT_FORMAT = "convnext-train-1";
+export { TRAIN_CHECKPOINT_FORMAT };
 
 export interface TrainCheckpoint<Run = unknown> {
   state: TrainState;
@@ -48,19 +48,7 @@ export interface RunPaths {
   model: string;
 }
 
-const OWN_KEYS = [
-  "format",
-  "checkpoint",
-  "step",
-  "epoch",
-  "batch",
-  "config",
-  "train_config",
-  "ema",
-  "optimizer",
-  "run",
-  "model_metadata",
-];
+const OWN_KEYS = TRAIN_STATE_METADATA;
 
 /** The tensors of a checkpoint (live buffers: serialize them before the next optimizer step). */
 export function trainCheckpointTensors(state: TrainState): Map<string, HostTensor> {

@@ -1,0 +1,81 @@
+/**
+ * Before a command writes anything: its output must not be one of its inputs, and must carry the extension of
+ * what is written. Identity is the file itself, not its spelling — the same device and inode when the output
+ * exists (symlinks and hard links included), the real path of its folder plus its name when it does not — and
+ * an output inside a model folder given as input (an HF `save_pretrained` directory) counts as that input.
+ */
+import { realpath, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve, sep } from "node:path";
+
+export interface CommandInput {
+  /** How the command names it in messages: `--weights`, `--input`, `image`, … */
+  flag: string;
+  /** The path as given; undefined (an option left out) is skipped. */
+  path: string | undefined;
+  /** A directory input is a model folder: nothing may be written inside it. */
+  folder?: boolean;
+}
+
+export interface OutputSpec {
+  /** The option naming the output, for messages (`--output`). */
+  flag: string;
+  path: string;
+  /** Accepted endings, lower case with the dot (`.safetensors`). */
+  extensions: readonly string[];
+  /** What is written, for the wrong-extension message ("ONNX", "safetensors"). */
+  writes: string;
+}
+
+async function statOrUndefined(path: string) {
+  return stat(path).catch(() => undefined);
+}
+
+/** The real path `path` would have: its folder resolved through symlinks, plus its name. */
+async function realTarget(path: string): Promise<string> {
+  const real = await realpath(path).catch(() => undefined);
+  if (real !== undefined) return real;
+  const dir = await realpath(dirname(resolve(path))).catch(() => dirname(resolve(path)));
+  return join(dir, basename(path));
+}
+
+/** Throws one line when `output` has the wrong extension or would replace (or land inside) one of `inputs`. */
+export async function checkOutput(output: OutputSpec, inputs: readonly CommandInput[]): Promise<void> {
+  const name = basename(output.path).toLowerCase();
+  if (!output.extensions.some((ext) => name.endsWith(ext) && name.length > ext.length)) {
+    throw new Error(
+      `${output.flag} ${output.path}: must end in ${output.extensions.join(" or ")} (${output.writes} is written)`,
+    );
+  }
+  // Found out now rather than after the work: the folder the output goes into must exist.
+  const folder = await statOrUndefined(dirname(resolve(output.path)));
+  if (!folder?.isDirectory())
+    throw new Error(`${output.flag} ${output.path}: folder ${dirname(output.path)} does not exist`);
+  await refuseInputAsOutput(output, inputs);
+}
+
+/** Throws one line when writing `output` would replace (or land inside) one of `inputs`. */
+export async function refuseInputAsOutput(
+  output: { flag: string; path: string },
+  inputs: readonly CommandInput[],
+): Promise<void> {
+  const outStat = await statOrUndefined(output.path);
+  if (outStat?.isDirectory()) throw new Error(`${output.flag} ${output.path}: is a directory`);
+  const outReal = await realTarget(output.path);
+  for (const input of inputs) {
+    if (input.path === undefined) continue;
+    const inStat = await statOrUndefined(input.path);
+    if (!inStat) continue; // the reader reports a missing input in its own words
+    const inReal = await realpath(input.path).catch(() => resolve(input.path as string));
+    const same =
+      outReal === inReal ||
+      (outStat !== undefined && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
+    if (same)
+      throw new Error(
+        `${output.flag} ${output.path}: is the ${input.flag} file ${input.path}; refusing to overwrite an input`,
+      );
+    if (input.folder && inStat.isDirectory() && outReal.startsWith(inReal + sep))
+      throw new Error(
+        `${output.flag} ${output.path}: lies inside the ${input.flag} folder ${input.path}; refusing to write into an input`,
+      );
+  }
+}
