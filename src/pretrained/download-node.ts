@@ -1,6 +1,6 @@
 /**
  * Fetching pretrained weights into a local cache: resumable HTTP download with sha256 verification, the cache
- * layout, and offline mode. Written on Node's fetch (no extra dependency); the CLI draws the progress bar from
+ * layout, and offline mode. Written on Node's fetch (undici's behind a proxy); the CLI draws the progress bar from
  * `onProgress`.
  *
  * Cache: `$CONVNEXT_CACHE`, else `$XDG_CACHE_HOME/convnext`, else `~/.cache/convnext`; a file lives at
@@ -9,7 +9,7 @@
  * Offline (`CONVNEXT_OFFLINE=1` or `HF_HUB_OFFLINE=1`, or `offline: true`): the network is never touched.
  * Cached files are not re-hashed on every load (as huggingface_hub does); they were verified when written.
  * `HF_ENDPOINT` (as huggingface_hub reads it) replaces https://huggingface.co in download URLs: for mirrors,
- * and for tests against a local server.
+ * and for tests against a local server. HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured (proxy-node.ts).
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
+import { fetchWithProxy } from "./proxy-node.ts";
 import { type PretrainedEntry, resolvePretrained, type WeightsFile } from "./registry.ts";
 
 export type ProgressCallback = (received: number, total: number | undefined) => void;
@@ -137,7 +138,7 @@ export function sha256File(path: string): Promise<string> {
 /** One HTTP transfer into `part`, resuming from its current size when there is one. */
 async function transfer(url: string, part: string, opts: DownloadOptions): Promise<void> {
   let offset = (await stat(part).catch(() => undefined))?.size ?? 0;
-  const res = await fetch(url, {
+  const res = await fetchWithProxy(url, {
     headers: offset > 0 ? { Range: `bytes=${offset}-` } : {},
     signal: opts.signal,
     redirect: "follow",
