@@ -99,7 +99,7 @@ after(() => {
 const originHost = () => new URL(originBase).host;
 
 test("HTTP_PROXY (either case): an http download goes through the proxy and arrives intact", async () => {
-  for (const vars of [{ HTTP_PROXY: proxyUrl }, { http_proxy: proxyUrl }]) {
+  for (const vars of [{ HTTP_PROXY: proxyUrl }, { http_proxy: proxyUrl }] as Record<string, string>[]) {
     setEnv(vars);
     const path = `/via-${Object.keys(vars)[0]}.bin`;
     const dest = join(tmp, path);
