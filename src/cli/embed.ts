@@ -13,6 +13,7 @@ import { preprocessToJson } from "../api/image-preprocess.ts";
 import { FEATURE_OUTPUTS, type FeatureName } from "../models/convnext.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
 import { addModelOptions, type ImageCommandOptions, openImageModel, walkImages } from "./classify.ts";
+import { UsageError } from "./errors.ts";
 import { writeTensorFile } from "./tensor-files.ts";
 
 /** A tensor as nested lists, as `tensor.tolist()` gives it. */
@@ -55,7 +56,7 @@ function parseFeatures(v: string): FeatureName[] {
     .filter(Boolean);
   for (const n of names) {
     if (!(FEATURE_OUTPUTS as readonly string[]).includes(n)) {
-      throw new Error(`--features: unknown feature '${n}' (known: ${FEATURE_OUTPUTS.join(", ")})`);
+      throw new UsageError(`--features: unknown feature '${n}' (known: ${FEATURE_OUTPUTS.join(", ")})`);
     }
   }
   if (names.length === 0) throw new Error("--features: no feature named");
@@ -78,7 +79,7 @@ export function register(program: Command): void {
       const out = opts.output;
       const format = out === undefined ? "stdout" : out.endsWith(".safetensors") ? "safetensors" : "jsonl";
       if (out !== undefined && format === "jsonl" && !out.endsWith(".jsonl")) {
-        throw new Error(`--output must end in .safetensors or .jsonl, got ${out}`);
+        throw new UsageError(`--output must end in .safetensors or .jsonl, got ${out}`);
       }
       const clf = await openImageModel(opts);
       const lines = format === "jsonl" ? await atomicLines(out as string) : undefined;

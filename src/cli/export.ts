@@ -15,6 +15,7 @@ import {
 import { writeFileAtomic } from "../checkpoint/load-node.ts";
 import { isPrecision, PRECISIONS } from "../graph/precision.ts";
 import { type FeatureName, FEATURE_OUTPUTS } from "../models/convnext.ts";
+import { printJson } from "./output.ts";
 
 const FORMATS = ["onnx", "transformers.js"] as const;
 
@@ -31,10 +32,18 @@ export function register(program: Command): void {
     .option("--format <f>", `${FORMATS.join(" or ")} (a folder: config.json, onnx/model.onnx, ...)`, "onnx")
     .option("--outputs <names>", `comma-separated graph outputs from ${FEATURE_OUTPUTS.join(",")}`, "logits")
     .requiredOption("--output <model.onnx|dir>", "output file (a folder for transformers.js)")
+    .option("--json", "print a summary line: {output, format, precision, outputs, bytes (of the .onnx)}")
     .action(
       async (
         name: string,
-        opts: { weights?: string; precision: string; format: string; outputs: string; output: string },
+        opts: {
+          weights?: string;
+          precision: string;
+          format: string;
+          outputs: string;
+          output: string;
+          json?: boolean;
+        },
       ) => {
         const precision = opts.precision;
         if (!isPrecision(precision))
@@ -46,8 +55,13 @@ export function register(program: Command): void {
         if (bad.length)
           throw new Error(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
         const source = await openExportSource(name, opts.weights);
+        const summary = (onnx: Uint8Array) =>
+          opts.json &&
+          printJson({ output: opts.output, format: opts.format, precision, outputs, bytes: onnx.length });
         if (opts.format === "onnx") {
-          await writeFileAtomic(opts.output, exportOnnx(source, { outputs, precision }));
+          const onnx = exportOnnx(source, { outputs, precision });
+          await writeFileAtomic(opts.output, onnx);
+          summary(onnx);
           return;
         }
         if (!outputs.includes("logits"))
@@ -63,6 +77,7 @@ export function register(program: Command): void {
         );
         await writeFile(join(opts.output, "preprocessor_config.json"), json(processor));
         await writeFileAtomic(join(opts.output, transformersJsModelFile(precision)), model);
+        summary(model);
       },
     );
 }

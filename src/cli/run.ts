@@ -5,6 +5,7 @@ import { type Precision, parsePrecision } from "../graph/precision.ts";
 import { ConvNeXtModel } from "../node/model.ts";
 import { toFloat32 } from "../tensor/host-tensor.ts";
 import { positiveInt } from "./options.ts";
+import { printJson } from "./output.ts";
 import { readTensorFile, requireTensor, writeTensorFile } from "./tensor-files.ts";
 
 export function register(program: Command): void {
@@ -17,6 +18,7 @@ export function register(program: Command): void {
     .requiredOption("--output <out.safetensors>", "output file")
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
     .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
+    .option("--json", "print a summary line: {output, batch, outputs: {name: shape}}")
     .action(
       async (opts: {
         weights: string;
@@ -25,6 +27,7 @@ export function register(program: Command): void {
         output: string;
         threads?: number;
         precision: Precision;
+        json?: boolean;
       }) => {
         const model = await ConvNeXtModel.load(opts.weights, {
           model: opts.model,
@@ -36,6 +39,10 @@ export function register(program: Command): void {
         const result = await model.forward(x, outputs);
         await writeTensorFile(opts.output, new Map(outputs.map((n) => [n, result[n]])));
         await model.release();
+        if (opts.json) {
+          const shapes = Object.fromEntries(outputs.map((n) => [n, result[n].dims]));
+          printJson({ output: opts.output, batch: x.dims[0], outputs: shapes });
+        }
       },
     );
 }

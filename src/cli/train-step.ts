@@ -13,6 +13,7 @@ import { smoothedTargets } from "../train/loss.ts";
 import { StepRunner } from "../train/step-runner.ts";
 import { convnextTrainable } from "../train/trainable.ts";
 import { fractionBelowOne, nonNegativeNumber, positiveInt } from "./options.ts";
+import { notice, printJson } from "./output.ts";
 import { readTensorFile, requireTensor, writeTensorFile } from "./tensor-files.ts";
 
 interface Options {
@@ -26,6 +27,7 @@ interface Options {
   steps: number;
   output: string;
   threads?: number;
+  json?: boolean;
 }
 
 function targetsFrom(
@@ -43,8 +45,7 @@ function targetsFrom(
     }
     checkFinite(t, `${opts.batch}: soft targets '${opts.softTargets}'`);
     // timm's SoftTargetCrossEntropy: smoothing belongs in the targets (mixup_target), not in the loss.
-    if (opts.smoothing)
-      process.stderr.write(`note: --smoothing applies to hard labels y; soft targets are used as given\n`);
+    if (opts.smoothing) notice("note: --smoothing applies to hard labels y; soft targets are used as given");
     return t;
   }
   const y = requireTensor(batch, "y", opts.batch);
@@ -86,6 +87,7 @@ export function register(program: Command): void {
     .option("--steps <n>", "optimizer steps", positiveInt("--steps"), 1)
     .option("--threads <n>", "onnxruntime threads", positiveInt("--threads"))
     .requiredOption("--output <out.safetensors>", "output file")
+    .option("--json", "print a summary line: {output, steps, loss (first step), lastLoss, params}")
     .action(async (opts: Options) => {
       // Any checkpoint convention is accepted; parameters are trained and written under timm's names.
       const ckpt = await loadCheckpointFile(opts.weights);
@@ -110,8 +112,10 @@ export function register(program: Command): void {
         { weightDecay: opts.weightDecay },
       );
       const out = new Map<string, HostTensor>();
+      const losses: number[] = [];
       for (let s = 0; s < opts.steps; s++) {
         const r = await runner.step(x, targets, opts.lr);
+        losses.push(r.loss);
         if (s === 0) {
           out.set("loss", float32([1], [r.loss]));
           for (const [name, g] of r.grads)
@@ -121,5 +125,9 @@ export function register(program: Command): void {
       for (const [name, p] of params) out.set(`param.${name}`, p);
       await writeTensorFile(opts.output, out);
       await runner.release();
+      if (opts.json) {
+        const summary = { steps: opts.steps, loss: losses[0], lastLoss: losses.at(-1), params: params.size };
+        printJson({ output: opts.output, ...summary });
+      }
     });
 }

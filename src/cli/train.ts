@@ -28,6 +28,7 @@ import { loadTrainCheckpoint, saveTrainCheckpoint } from "../train/checkpoint-no
 import { BatchLoader } from "../train/data/loader-node.ts";
 import { openTrainingData, type TrainingData } from "../train/datasets-node.ts";
 import { withFilesDownloadProgress } from "./download-progress.ts";
+import { UsageError } from "./errors.ts";
 import { type EvalResult, Evaluator } from "../train/evaluate.ts";
 import {
   getPreset,
@@ -43,6 +44,7 @@ import { Rng } from "../train/rng.ts";
 import { convnextTrainable } from "../train/trainable.ts";
 import { NonFiniteLossError, type TrainConfig, Trainer, type TrainState } from "../train/trainer.ts";
 import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { notice, printJson } from "./output.ts";
 import { defaultOutDir, peakRssMb, Progress, RunFiles } from "./train-output.ts";
 
 interface TrainOptions {
@@ -69,6 +71,7 @@ interface TrainOptions {
   warmupEpochs?: number;
   weightDecay?: number;
   dropPath?: number;
+  json?: boolean;
 }
 
 /** How the data pipeline was set up: stored in the checkpoint so a resumed run rebuilds it unchanged. */
@@ -187,7 +190,7 @@ async function readInitWeights(init: string): Promise<InitWeights> {
   let path = init;
   if (!existsSync(init)) {
     const entry = resolvePretrained(init); // throws "unknown" with close names
-    process.stderr.write(`fetching ${entry.name}\n`);
+    notice(`fetching ${entry.name}`);
     path = (await fetchPretrainedFile(entry)).path;
   }
   const ckpt = await loadCheckpointFile(path);
@@ -262,8 +265,7 @@ function initialParams(
     throw new Error(
       `--init ${init.source}: ${unused.length} tensor(s) the model does not have, e.g. '${unused[0]}'`,
     );
-  if (freshHead.length)
-    process.stderr.write(`--init: new classifier head (${cfg.numClasses} classes), the rest loaded\n`);
+  if (freshHead.length) notice(`--init: new classifier head (${cfg.numClasses} classes), the rest loaded`);
   return params;
 }
 
@@ -309,8 +311,10 @@ async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
     opts.resolution ?? (data.smallImageSize !== null ? Math.ceil(data.smallImageSize / 32) * 32 : 224);
   const stride = totalStride(config);
   if (resolution < stride || resolution % stride !== 0)
-    throw new Error(`--resolution ${resolution} must be a multiple of the model's total stride ${stride}`);
-  if (preset.mixup && batch % 2 !== 0) throw new Error(`mixup needs an even --batch, got ${batch}`);
+    throw new UsageError(
+      `--resolution ${resolution} must be a multiple of the model's total stride ${stride}`,
+    );
+  if (preset.mixup && batch % 2 !== 0) throw new UsageError(`mixup needs an even --batch, got ${batch}`);
   // A grey data set feeding a 3-channel model repeats its one channel, as PIL's convert('RGB').
   const repeat = (v: number[]) => (config.inChans === data.channels ? v : [v[0], v[0], v[0]]);
   const transforms = recipeTransforms(preset, {
@@ -501,9 +505,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
         stepsPerEpoch: trainLoader.batchesPerEpoch() / p.train.accumulate,
       });
     }
-    process.stderr.write(
-      `${summary().join("\n")}\n${t.totalSteps - startStep} steps to go; writing to ${p.out}\n`,
-    );
+    notice(`${summary().join("\n")}\n${t.totalSteps - startStep} steps to go; writing to ${p.out}`);
     progress = new Progress(t.totalSteps, startStep, p.train.epochs);
     const prog = progress;
     const sessionStart = performance.now();
@@ -576,10 +578,23 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
     const verb = stopRequested
       ? `stopped at step ${final.step}/${t.totalSteps}`
       : `trained ${final.step - startStep} steps`;
-    process.stdout.write(
-      `${verb} in ${minutes.toFixed(1)} min${val}; peak memory (RSS) ${peakRssMb().toFixed(0)} MB\n` +
-        `wrote ${files.model} and ${files.checkpoint}${stopRequested ? ` (continue with --resume ${p.out})` : ""}\n`,
-    );
+    if (opts.json) {
+      printJson({
+        out: p.out,
+        model: files.model,
+        checkpoint: files.checkpoint,
+        step: final.step,
+        totalSteps: t.totalSteps,
+        stopped: stopRequested,
+        minutes: Number(minutes.toFixed(2)),
+        val: finalVal,
+        peakRssMb: Math.round(peakRssMb()),
+      });
+    } else
+      process.stdout.write(
+        `${verb} in ${minutes.toFixed(1)} min${val}; peak memory (RSS) ${peakRssMb().toFixed(0)} MB\n` +
+          `wrote ${files.model} and ${files.checkpoint}${stopRequested ? ` (continue with --resume ${p.out})` : ""}\n`,
+      );
     if (stopRequested) process.exitCode = 130;
   } finally {
     process.off("SIGINT", onSigint);
@@ -686,6 +701,10 @@ export function register(program: Command): void {
       "--drop-path <x>",
       "stochastic depth rate (default: the preset's for the model size)",
       fraction("--drop-path"),
+    )
+    .option(
+      "--json",
+      "end with one summary line: {out, model, checkpoint, step, totalSteps, stopped, val, …}",
     )
     .action(async (opts: TrainOptions, cmd: Command) => {
       await train(opts, cmd);
