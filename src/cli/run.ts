@@ -11,7 +11,7 @@ import { readTensorFile, requireTensor, writeTensorFile } from "./tensor-files.t
 export function register(program: Command): void {
   program
     .command("run")
-    .description("run a model on tensor `x` (N,3,H,W) from a safetensors file")
+    .description("run a model on tensor `x` (N,C,H,W) of a safetensors file, as `preprocess` writes it")
     .requiredOption("--weights <file|dir>", "checkpoint: .safetensors, .pth or an HF folder (any convention)")
     .option("--model <name>", "architecture (inferred from the weights when omitted)")
     .requiredOption("--input <x.safetensors>", "input file holding tensor x")

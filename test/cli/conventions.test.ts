@@ -132,6 +132,8 @@ test("list names every pretrained entry with source, licence and published top-1
   assert.equal(byName.get("convnext_base.tv_in1k").source, "torchvision");
   assert.equal(byName.get("convnext_atto.d2_in1k").source, "timm");
   assert.equal(byName.get("convnext_tiny.fb_in22k").top1, undefined);
+  // Every published accuracy in the catalogue found its entry: the paper's and torchvision's 36 models.
+  assert.equal(rows.filter((x) => x.top1 !== undefined).length, 36);
 
   const text = convnext("list");
   assert.equal(text.code, 0);
