@@ -30,7 +30,10 @@ export async function fetchWithProxy(
   const settings = proxySettings(env);
   const key = JSON.stringify(settings);
   // One agent per setting keeps its connections alive across the files of one run.
-  if (agent?.key !== key) agent = { key, dispatcher: new undici.EnvHttpProxyAgent(settings) };
+  if (agent?.key !== key) {
+    await agent?.dispatcher.close();
+    agent = { key, dispatcher: new undici.EnvHttpProxyAgent(settings) };
+  }
   // undici's fetch, not Node's: a dispatcher from a newer undici than Node bundles is not Node's to drive.
   const res = await undici.fetch(url, {
     ...(init as import("undici").RequestInit),
