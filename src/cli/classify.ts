@@ -17,6 +17,7 @@ import { isOnnxFile, openOnnxClassifier } from "../api/onnx-classifier-node.ts";
 import { DEFAULT_MAX_PIXELS } from "../preprocess/decode-node.ts";
 import { type Precision, parsePrecision } from "../graph/precision.ts";
 import { downloadProgress } from "./download-progress.ts";
+import { notice, showProgress } from "./output.ts";
 import { positiveInt } from "./options.ts";
 
 export interface ImageCommandOptions {
@@ -76,8 +77,8 @@ export async function openImageModel(opts: ImageCommandOptions): Promise<ImageCl
       useEma: opts.useEma,
       onDownloadProgress: progress.onProgress,
     });
-    const notice = licenseNotice(source.name, source.license);
-    if (notice) process.stderr.write(`${notice}\n`);
+    const licence = licenseNotice(source.name, source.license);
+    if (licence) notice(licence);
     return ImageClassifier.fromSource(source, {
       exifRotate: opts.exifRotate,
       maxPixels: opts.maxPixels,
@@ -113,7 +114,7 @@ export async function walkImages(
 ): Promise<WalkSummary> {
   const listed = await listImageFiles(paths);
   if (listed.length === 0) throw new Error(`no images found in ${paths.join(", ")}`);
-  const showBar = process.stderr.isTTY === true && !(opts.stdoutIsOutput && process.stdout.isTTY);
+  const showBar = showProgress() && !(opts.stdoutIsOutput && process.stdout.isTTY);
   const multi = showBar
     ? new cliProgress.MultiBar(
         {

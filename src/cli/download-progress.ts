@@ -1,5 +1,6 @@
 /** Download progress on stderr: a bar on a terminal, one line per file otherwise. */
 import cliProgress from "cli-progress";
+import { isQuiet, notice } from "./output.ts";
 
 function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
@@ -16,8 +17,9 @@ export function downloadProgress(name: string): DownloadProgress {
   let announced = false;
   return {
     onProgress(received: number, total: number | undefined) {
+      if (isQuiet()) return;
       if (!process.stderr.isTTY) {
-        if (!announced) process.stderr.write(`downloading ${name}${total ? ` (${mb(total)} MB)` : ""}\n`);
+        if (!announced) notice(`downloading ${name}${total ? ` (${mb(total)} MB)` : ""}`);
         announced = true;
         return;
       }

@@ -13,6 +13,7 @@ import { tempPathFor } from "../checkpoint/write-atomic-node.ts";
 import { FEATURE_OUTPUTS, type FeatureName } from "../models/convnext.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
 import { addModelOptions, type ImageCommandOptions, openImageModel, walkImages } from "./classify.ts";
+import { UsageError } from "./errors.ts";
 import { checkOutput } from "./output-guard.ts";
 import { writeTensorFile } from "./tensor-files.ts";
 
@@ -56,7 +57,7 @@ function parseFeatures(v: string): FeatureName[] {
     .filter(Boolean);
   for (const n of names) {
     if (!(FEATURE_OUTPUTS as readonly string[]).includes(n)) {
-      throw new Error(`--features: unknown feature '${n}' (known: ${FEATURE_OUTPUTS.join(", ")})`);
+      throw new UsageError(`--features: unknown feature '${n}' (known: ${FEATURE_OUTPUTS.join(", ")})`);
     }
   }
   if (names.length === 0) throw new Error("--features: no feature named");

@@ -21,6 +21,7 @@ import type { LabelSet } from "../pretrained/registry.ts";
 import { type EvalData, openEvalData } from "../train/datasets-node.ts";
 import { downloadProgress, withFilesDownloadProgress } from "./download-progress.ts";
 import { positiveInt } from "./options.ts";
+import { notice, showProgress } from "./output.ts";
 
 interface EvalOptions {
   data: string;
@@ -136,7 +137,7 @@ export function targetIndices(
 }
 
 function progressBar(total: number): cliProgress.SingleBar | undefined {
-  if (!process.stderr.isTTY) return undefined;
+  if (!showProgress()) return undefined;
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
@@ -174,8 +175,8 @@ async function evaluate(opts: EvalOptions): Promise<void> {
     preprocess,
     onDownloadProgress: progress.onProgress,
   }).finally(() => progress.stop());
-  const notice = licenseNotice(source.name, source.license);
-  if (notice) process.stderr.write(`${notice}\n`);
+  const licence = licenseNotice(source.name, source.license);
+  if (licence) notice(licence);
   const clf = ImageClassifier.fromSource(source, { batch: opts.batch });
   try {
     const { targets, mapping } = targetIndices(data, {
@@ -183,9 +184,7 @@ async function evaluate(opts: EvalOptions): Promise<void> {
       labels: clf.labels,
       labelSource: source.labels.source,
     });
-    process.stderr.write(
-      `${source.name} on ${data.root}: ${data.images.length} images, classes by ${mapping}\n`,
-    );
+    notice(`${source.name} on ${data.root}: ${data.images.length} images, classes by ${mapping}`);
     const acc = { top1: 0, top5: 0, n: 0 };
     let skipped = 0;
     const bar = progressBar(data.images.length);

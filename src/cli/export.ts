@@ -17,6 +17,7 @@ import { writeFileAtomic } from "../checkpoint/load-node.ts";
 import { isPrecision, type Precision, PRECISIONS } from "../graph/precision.ts";
 import { type FeatureName, FEATURE_OUTPUTS } from "../models/convnext.ts";
 import { type CommandInput, checkOutput, refuseInputAsOutput } from "./output-guard.ts";
+import { printJson } from "./output.ts";
 
 const FORMATS = ["onnx", "transformers.js"] as const;
 const TRANSFORMERS_JS_FILES = (precision: Precision) => [
@@ -32,6 +33,7 @@ interface ExportOptions {
   outputs: string;
   output: string;
   useEma?: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -48,6 +50,7 @@ export function register(program: Command): void {
     .option("--outputs <names>", `comma-separated graph outputs from ${FEATURE_OUTPUTS.join(",")}`, "logits")
     .requiredOption("--output <model.onnx|dir>", "output file (a folder for transformers.js)")
     .option("--use-ema", "bake in the EMA weights of a training checkpoint")
+    .option("--json", "print a summary line: {output, format, precision, outputs, bytes (of the .onnx)}")
     .action(async (name: string, opts: ExportOptions) => {
       const precision = opts.precision;
       if (!isPrecision(precision))
@@ -71,8 +74,13 @@ export function register(program: Command): void {
       if (bad.length)
         throw new Error(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
       const source = await openExportSource(name, opts.weights, opts.useEma === true);
+      const summary = (onnx: Uint8Array) =>
+        opts.json &&
+        printJson({ output: opts.output, format: opts.format, precision, outputs, bytes: onnx.length });
       if (opts.format === "onnx") {
-        await writeFileAtomic(opts.output, exportOnnx(source, { outputs, precision }));
+        const onnx = exportOnnx(source, { outputs, precision });
+        await writeFileAtomic(opts.output, onnx);
+        summary(onnx);
         return;
       }
       if (!outputs.includes("logits"))
@@ -88,5 +96,6 @@ export function register(program: Command): void {
       await writeFileAtomic(join(opts.output, modelFile), model);
       await writeFileAtomic(join(opts.output, processorFile), new TextEncoder().encode(json(processor)));
       await writeFileAtomic(join(opts.output, configFile), new TextEncoder().encode(json(config)));
+      summary(model);
     });
 }

@@ -3,22 +3,33 @@ import { Command } from "commander";
 import * as classify from "./classify.ts";
 import * as convert from "./convert.ts";
 import * as embed from "./embed.ts";
+import { errorLine, exitCodeOf } from "./errors.ts";
 import * as evalCmd from "./eval.ts";
 import * as exportCmd from "./export.ts";
 import * as info from "./info.ts";
 import * as inspect from "./inspect.ts";
+import * as list from "./list.ts";
+import { setQuiet } from "./output.ts";
 import * as preprocess from "./preprocess.ts";
 import * as roadmap from "./roadmap.ts";
 import * as run from "./run.ts";
 import * as train from "./train.ts";
 import * as trainStep from "./train-step.ts";
+import { packageVersion } from "./version.ts";
 
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command("convnext").description(
-    "ConvNeXt V1/V2 image models: inference, training and the paper's roadmap, on onnxruntime",
-  );
+  const program = new Command("convnext")
+    .description("ConvNeXt V1/V2 image models: inference, training and the paper's roadmap, on onnxruntime")
+    .version(packageVersion(), "-V, --version", "print the version")
+    .option("-q, --quiet", "no progress bars or notices on stderr (also CONVNEXT_QUIET=1)")
+    // Errors come back here as exceptions, to be printed with one prefix and exit code 2.
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .configureHelp({ showGlobalOptions: true })
+    .hook("preAction", (_, action) => setQuiet(action.optsWithGlobals().quiet === true));
   for (const cmd of [
     info,
+    list,
     run,
     convert,
     exportCmd,
@@ -40,9 +51,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (e) {
-    // One line, naming the problem; the stack is for CONVNEXT_DEBUG=1.
-    const err = e as Error;
-    process.stderr.write(`convnext: ${process.env.CONVNEXT_DEBUG ? err.stack : err.message}\n`);
-    process.exitCode = 1;
+    // One line naming the file and the problem; the stack is for CONVNEXT_DEBUG=1.
+    const line = errorLine(e);
+    if (line !== undefined) process.stderr.write(`convnext: ${line}\n`);
+    if (process.env.CONVNEXT_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = exitCodeOf(e);
   }
 }

@@ -33,6 +33,8 @@ import { roadmapEvaluator } from "../train/roadmap-evaluate.ts";
 import { roadmapTrainable, scaleRoadmapConfig } from "../train/roadmap-trainable.ts";
 import { type TrainConfig, Trainer } from "../train/trainer.ts";
 import { withFilesDownloadProgress } from "./download-progress.ts";
+import { UsageError } from "./errors.ts";
+import { notice } from "./output.ts";
 
 export const ROADMAP_DATASETS = ["fashion-mnist"] as const;
 
@@ -141,7 +143,7 @@ function selectSteps(regime: Regime, wanted?: string[]) {
   const known = new Set(all.map((s) => s.step));
   const unknown = wanted.filter((s) => !known.has(s));
   if (unknown.length > 0) {
-    throw new Error(
+    throw new UsageError(
       `--steps: unknown step${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} in regime ${regime} (expected ${[...known].join(", ")})`,
     );
   }
@@ -255,16 +257,18 @@ function writeOutputs(
 /** Trains, evaluates and writes the table after every step (a stopped run keeps what it finished). */
 export async function trainRoadmap(
   opts: RoadmapTrainOptions,
-  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  log: (line: string) => void = notice,
 ): Promise<{ rows: RoadmapTrainRow[]; settings: Record<string, unknown> }> {
   if (!(ROADMAP_DATASETS as readonly string[]).includes(opts.dataset)) {
-    throw new Error(`--train: unknown dataset '${opts.dataset}' (expected ${ROADMAP_DATASETS.join(", ")})`);
+    throw new UsageError(
+      `--train: unknown dataset '${opts.dataset}' (expected ${ROADMAP_DATASETS.join(", ")})`,
+    );
   }
   if (opts.resolution % 32 !== 0)
-    throw new Error(
+    throw new UsageError(
       `--resolution must be a multiple of 32 (the networks downsample 32×), got ${opts.resolution}`,
     );
-  if (!(opts.epochs > 0)) throw new Error(`--epochs must be positive, got ${opts.epochs}`);
+  if (!(opts.epochs > 0)) throw new UsageError(`--epochs must be positive, got ${opts.epochs}`);
   const steps = selectSteps(opts.regime, opts.steps);
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });

@@ -18,6 +18,7 @@ import type { RoadmapInit } from "../models/roadmap-init.ts";
 import { createSession } from "../runtime/session-node.ts";
 import { float32, type HostTensor, numel } from "../tensor/host-tensor.ts";
 import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { isQuiet } from "./output.ts";
 import { markdownTable, ROADMAP_DATASETS, trainRoadmap } from "./roadmap-train.ts";
 
 export interface RoadmapJsonRow {
@@ -249,7 +250,7 @@ export function register(program: Command): void {
       const measure = opts.bench ?? !opts.json;
       const speeds: (number | undefined)[] = [];
       for (const r of rows) {
-        if (measure && !opts.json) process.stderr.write(`measuring ${r.step}…\r`);
+        if (measure && !opts.json && !isQuiet()) process.stderr.write(`measuring ${r.step}…\r`);
         speeds.push(measure ? await throughput(r.config, batch, opts.threads) : undefined);
       }
       if (opts.json) {

@@ -16,12 +16,14 @@ interface Options {
   threads?: number;
   useEma?: boolean;
   precision: Precision;
+  json?: boolean;
 }
+import { printJson } from "./output.ts";
 
 export function register(program: Command): void {
   program
     .command("run")
-    .description("run a model on tensor `x` (N,3,H,W) from a safetensors file")
+    .description("run a model on tensor `x` (N,C,H,W) of a safetensors file, as `preprocess` writes it")
     .requiredOption("--weights <file|dir>", "checkpoint: .safetensors, .pth or an HF folder (any convention)")
     .option("--model <name>", "architecture (inferred from the weights when omitted)")
     .requiredOption("--input <x.safetensors>", "input file holding tensor x")
@@ -29,6 +31,7 @@ export function register(program: Command): void {
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
     .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
     .option("--use-ema", "use the EMA weights of a training checkpoint")
+    .option("--json", "print a summary line: {output, batch, outputs: {name: shape}}")
     .action(async (opts: Options) => {
       await checkOutput(
         { flag: "--output", path: opts.output, extensions: [".safetensors"], writes: "safetensors" },
@@ -50,6 +53,10 @@ export function register(program: Command): void {
         const outputs = FEATURE_OUTPUTS.filter((n) => n !== "logits" || model.config.numClasses > 0);
         const result = await model.forward(x, outputs);
         await writeTensorFile(opts.output, new Map(outputs.map((n) => [n, result[n]])));
+        if (opts.json) {
+          const shapes = Object.fromEntries(outputs.map((n) => [n, result[n].dims]));
+          printJson({ output: opts.output, batch: x.dims[0], outputs: shapes });
+        }
       } finally {
         await model.release();
       }

@@ -4,10 +4,11 @@ import { parseSafetensors } from "../checkpoint/safetensors.ts";
 import { type Float32Tensor, type HostTensor, toFloat32 } from "../tensor/host-tensor.ts";
 import { LIMITS } from "../tensor/limits.ts";
 import { readBoundedFile } from "../tensor/read-file-node.ts";
+import { withFile } from "./errors.ts";
 
 export async function readTensorFile(path: string): Promise<Map<string, HostTensor>> {
   const bytes = await readBoundedFile(path, { maxBytes: LIMITS.maxCheckpointBytes, what: "tensor file" });
-  return parseSafetensors(bytes, path).tensors;
+  return withFile(path, async () => parseSafetensors(bytes, path).tensors);
 }
 
 export function requireTensor(tensors: Map<string, HostTensor>, name: string, file: string): HostTensor {

@@ -15,6 +15,8 @@ import { writeFileAtomic } from "../checkpoint/load-node.ts";
 import { type Curves, curvesFromMetrics, curvesHtml, curvesSvg } from "../train/chart.ts";
 import type { SkippedSample } from "../train/data/batch.ts";
 import type { StepLog } from "../train/trainer.ts";
+import { isQuiet, showProgress } from "./output.ts";
+
 export function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
   const s = Math.round(seconds);
@@ -37,7 +39,7 @@ export class Progress {
     private readonly epochs: number,
   ) {
     this.startStep = startStep;
-    if (process.stderr.isTTY) {
+    if (showProgress()) {
       this.multi = new cliProgress.MultiBar(
         {
           stream: process.stderr,
@@ -64,6 +66,7 @@ export class Progress {
       this.bar.update(s.step, payload);
       return;
     }
+    if (isQuiet()) return;
     const now = performance.now();
     if (s.step !== this.startStep + 1 && now - this.lastLine < 10_000 && s.step !== this.total) return;
     this.lastLine = now;
@@ -74,7 +77,9 @@ export class Progress {
     );
   }
 
+  /** A progress line (epoch results, Ctrl-C); silent when quiet — metrics.jsonl has them all. */
   log(line: string): void {
+    if (isQuiet()) return;
     if (this.multi) this.multi.log(`${line}\n`);
     else process.stderr.write(`${line}\n`);
   }

@@ -16,6 +16,7 @@ import { convnextTrainable } from "../train/trainable.ts";
 import { fractionBelowOne, nonNegativeNumber, positiveInt } from "./options.ts";
 import { checkOutput } from "./output-guard.ts";
 import { readTensorFile, requireFloatTensor, requireTensor, writeTensorFile } from "./tensor-files.ts";
+import { notice, printJson } from "./output.ts";
 
 interface Options {
   weights: string;
@@ -29,6 +30,7 @@ interface Options {
   output: string;
   threads?: number;
   useEma?: boolean;
+  json?: boolean;
 }
 
 function targetsFrom(
@@ -46,8 +48,7 @@ function targetsFrom(
     }
     checkFinite(t, `${opts.batch}: soft targets '${opts.softTargets}'`);
     // timm's SoftTargetCrossEntropy: smoothing belongs in the targets (mixup_target), not in the loss.
-    if (opts.smoothing)
-      process.stderr.write(`note: --smoothing applies to hard labels y; soft targets are used as given\n`);
+    if (opts.smoothing) notice("note: --smoothing applies to hard labels y; soft targets are used as given");
     return t;
   }
   const y = requireTensor(batch, "y", opts.batch);
@@ -78,7 +79,7 @@ async function runSteps(
   x: Float32Tensor,
   targets: Float32Tensor,
   opts: Options,
-): Promise<Map<string, HostTensor>> {
+): Promise<{ out: Map<string, HostTensor>; losses: number[] }> {
   let runner: StepRunner | undefined;
   try {
     runner = await StepRunner.create(
@@ -89,8 +90,10 @@ async function runSteps(
       { weightDecay: opts.weightDecay },
     );
     const out = new Map<string, HostTensor>();
+    const losses: number[] = [];
     for (let s = 0; s < opts.steps; s++) {
       const r = await runner.step(x, targets, opts.lr);
+      losses.push(r.loss);
       if (s === 0) {
         out.set("loss", float32([1], [r.loss]));
         for (const [name, g] of r.grads)
@@ -98,7 +101,7 @@ async function runSteps(
       }
     }
     for (const [name, p] of params) out.set(`param.${name}`, p);
-    return out;
+    return { out, losses };
   } catch (e) {
     throw engineError(e, opts.weights, "the training step");
   } finally {
@@ -131,6 +134,7 @@ export function register(program: Command): void {
     .option("--threads <n>", "onnxruntime threads", positiveInt("--threads"))
     .requiredOption("--output <out.safetensors>", "output file")
     .option("--use-ema", "start from the EMA weights of a training checkpoint")
+    .option("--json", "print a summary line: {output, steps, loss (first step), lastLoss, params}")
     .action(async (opts: Options) => {
       await checkOutput(
         { flag: "--output", path: opts.output, extensions: [".safetensors"], writes: "safetensors" },
@@ -154,7 +158,11 @@ export function register(program: Command): void {
       checkInputDims(config, x.dims, `${opts.batch}: x`);
       checkFinite(x, `${opts.batch}: x`);
       const targets = targetsFrom(batch, opts, config.numClasses, x.dims[0]);
-      const out = await runSteps(config, params, x, targets, opts);
+      const { out, losses } = await runSteps(config, params, x, targets, opts);
       await writeTensorFile(opts.output, out);
+      if (opts.json) {
+        const summary = { steps: opts.steps, loss: losses[0], lastLoss: losses.at(-1), params: params.size };
+        printJson({ output: opts.output, ...summary });
+      }
     });
 }

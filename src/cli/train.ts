@@ -34,6 +34,7 @@ import type { Batch } from "../train/data/batch.ts";
 import { BatchLoader } from "../train/data/loader-node.ts";
 import { openTrainingData, type TrainingData } from "../train/datasets-node.ts";
 import { withFilesDownloadProgress } from "./download-progress.ts";
+import { UsageError } from "./errors.ts";
 import { type EvalResult, Evaluator } from "../train/evaluate.ts";
 import {
   getPreset,
@@ -49,6 +50,7 @@ import { Rng } from "../train/rng.ts";
 import { convnextTrainable } from "../train/trainable.ts";
 import { NonFiniteLossError, type TrainConfig, Trainer, type TrainState } from "../train/trainer.ts";
 import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { notice, printJson } from "./output.ts";
 import { refuseInputAsOutput } from "./output-guard.ts";
 import { defaultOutDir, peakRssMb, Progress, RunFiles, SkippedFiles } from "./train-output.ts";
 
@@ -77,6 +79,7 @@ interface TrainOptions {
   warmupEpochs?: number;
   weightDecay?: number;
   dropPath?: number;
+  json?: boolean;
 }
 
 /** How the data pipeline was set up: stored in the checkpoint so a resumed run rebuilds it unchanged. */
@@ -196,7 +199,7 @@ async function readInitWeights(init: string, useEma?: boolean): Promise<InitWeig
   let path = init;
   if (!existsSync(init)) {
     const entry = resolvePretrained(init); // throws "unknown" with close names
-    process.stderr.write(`fetching ${entry.name}\n`);
+    notice(`fetching ${entry.name}`);
     path = (await fetchPretrainedFile(entry)).path;
   }
   const ckpt = await loadCheckpointFile(path, { useEma });
@@ -271,8 +274,7 @@ function initialParams(
     throw new Error(
       `--init ${init.source}: ${unused.length} tensor(s) the model does not have, e.g. '${unused[0]}'`,
     );
-  if (freshHead.length)
-    process.stderr.write(`--init: new classifier head (${cfg.numClasses} classes), the rest loaded\n`);
+  if (freshHead.length) notice(`--init: new classifier head (${cfg.numClasses} classes), the rest loaded`);
   return params;
 }
 
@@ -323,8 +325,10 @@ async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
     opts.resolution ?? (data.smallImageSize !== null ? Math.ceil(data.smallImageSize / 32) * 32 : 224);
   const stride = totalStride(config);
   if (resolution < stride || resolution % stride !== 0)
-    throw new Error(`--resolution ${resolution} must be a multiple of the model's total stride ${stride}`);
-  if (preset.mixup && batch % 2 !== 0) throw new Error(`mixup needs an even --batch, got ${batch}`);
+    throw new UsageError(
+      `--resolution ${resolution} must be a multiple of the model's total stride ${stride}`,
+    );
+  if (preset.mixup && batch % 2 !== 0) throw new UsageError(`mixup needs an even --batch, got ${batch}`);
   // A grey data set feeding a 3-channel model repeats its one channel, as PIL's convert('RGB').
   const repeat = (v: number[]) => (config.inChans === data.channels ? v : [v[0], v[0], v[0]]);
   const transforms = recipeTransforms(preset, {
@@ -533,9 +537,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
         stepsPerEpoch: trainLoader.batchesPerEpoch() / p.train.accumulate,
       });
     }
-    process.stderr.write(
-      `${summary().join("\n")}\n${t.totalSteps - startStep} steps to go; writing to ${p.out}\n`,
-    );
+    notice(`${summary().join("\n")}\n${t.totalSteps - startStep} steps to go; writing to ${p.out}`);
     progress = new Progress(t.totalSteps, startStep, p.train.epochs);
     const prog = progress;
     const sessionStart = performance.now();
@@ -613,13 +615,28 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
       : `trained ${final.step - startStep} steps`;
     // A stopped run's count is in its stop record.
     if (!stopRequested) files.append({ kind: "summary", step: final.step, skippedFiles: skipped.count });
-    const bad = skipped.count
-      ? `; ${skipped.count} undecodable file(s) skipped (listed in ${files.metrics})`
-      : "";
-    process.stdout.write(
-      `${verb} in ${minutes.toFixed(1)} min${val}${bad}; peak memory (RSS) ${peakRssMb().toFixed(0)} MB\n` +
-        `wrote ${files.model} and ${files.checkpoint}${stopRequested ? ` (continue with --resume ${p.out})` : ""}\n`,
-    );
+    if (opts.json) {
+      printJson({
+        out: p.out,
+        model: files.model,
+        checkpoint: files.checkpoint,
+        step: final.step,
+        totalSteps: t.totalSteps,
+        stopped: stopRequested,
+        minutes: Number(minutes.toFixed(2)),
+        val: finalVal,
+        skippedFiles: skipped.count,
+        peakRssMb: Math.round(peakRssMb()),
+      });
+    } else {
+      const bad = skipped.count
+        ? `; ${skipped.count} undecodable file(s) skipped (listed in ${files.metrics})`
+        : "";
+      process.stdout.write(
+        `${verb} in ${minutes.toFixed(1)} min${val}${bad}; peak memory (RSS) ${peakRssMb().toFixed(0)} MB\n` +
+          `wrote ${files.model} and ${files.checkpoint}${stopRequested ? ` (continue with --resume ${p.out})` : ""}\n`,
+      );
+    }
     if (stopRequested) process.exitCode = 130;
   } catch (e) {
     if (!p.resume && lastSaved < 0) files.discard();
@@ -730,6 +747,10 @@ export function register(program: Command): void {
       "--drop-path <x>",
       "stochastic depth rate (default: the preset's for the model size)",
       fraction("--drop-path"),
+    )
+    .option(
+      "--json",
+      "end with one summary line: {out, model, checkpoint, step, totalSteps, stopped, val, …}",
     )
     .action(async (opts: TrainOptions, cmd: Command) => {
       await train(opts, cmd);

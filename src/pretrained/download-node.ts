@@ -1,6 +1,6 @@
 /**
  * Fetching pretrained weights into a local cache: resumable HTTP download with sha256 verification, the cache
- * layout, and offline mode. Written on Node's fetch (no extra dependency); the CLI draws the progress bar from
+ * layout, and offline mode. Written on Node's fetch (undici's behind a proxy); the CLI draws the progress bar from
  * `onProgress`.
  *
  * A download is checked against every digest known: the table's (full, or torch.hub's file-name prefix) and the
@@ -15,7 +15,7 @@
  * `$HF_HOME/hub`, else `~/.cache/huggingface/hub`, as huggingface_hub lays it out) is used in place, read-only.
  * Offline (`CONVNEXT_OFFLINE=1` or `HF_HUB_OFFLINE=1`, or `offline: true`): the network is never touched.
  * `HF_ENDPOINT` (as huggingface_hub reads it) replaces https://huggingface.co in download URLs: for mirrors,
- * and for tests against a local server.
+ * and for tests against a local server. HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured (proxy-node.ts).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, open, realpath, rename, rm, stat } from "node:fs/promises";
@@ -23,6 +23,7 @@ import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { cachedFileProblem, digestFile, dropCached, writeCacheRecord } from "./cache-integrity-node.ts";
+import { fetchWithProxy } from "./proxy-node.ts";
 import { type PretrainedEntry, resolvePretrained, type WeightsFile } from "./registry.ts";
 
 export type ProgressCallback = (received: number, total: number | undefined) => void;
@@ -156,7 +157,7 @@ async function get(
   let sha256: string | undefined;
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const res = await fetch(current, { headers, signal, redirect: "manual" });
+    const res = await fetchWithProxy(current, { headers, signal, redirect: "manual" });
     sha256 = linkedSha256(res.headers) ?? sha256;
     const location = res.headers.get("location");
     if (!REDIRECT_STATUS.has(res.status) || !location) return { res, sha256 };

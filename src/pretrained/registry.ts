@@ -332,6 +332,6 @@ export function resolvePretrained(name: string): PretrainedEntry {
   const tag = key.includes(".") ? undefined : DEFAULT_TAGS.get(key);
   if (tag) return BY_NAME.get(`${key}.${tag}`)!;
   throw new Error(
-    `unknown pretrained weights '${name}'; closest: ${closeNames(key).join(", ")} (${PRETRAINED.length} known, see listPretrained())`,
+    `unknown pretrained weights '${name}'; closest: ${closeNames(key).join(", ")} (${PRETRAINED.length} known; see \`convnext list\`)`,
   );
 }

@@ -80,7 +80,7 @@ async function referenceProbs(weights: string, files: string[]): Promise<number[
   });
 }
 
-test("preprocess writes PIL's uint8 exactly and timm's tensor within 1e-6, for every fixture image", async () => {
+test("preprocess writes PIL's uint8 exactly and timm's tensor (as x, N=1) within 1e-6, for every fixture image", async () => {
   const results = await Promise.all(
     images.map(async ([file]) => {
       const out = join(tmp, `pre-${file}.safetensors`);
@@ -101,12 +101,12 @@ test("preprocess writes PIL's uint8 exactly and timm's tensor within 1e-6, for e
     const got = readTensors(out);
     const u8 = got.get("uint8") as HostTensor;
     assert.equal(u8.dtype, "uint8");
-    assert.deepEqual(u8.dims, expectedU8(`${stem}.uint8`).shape);
+    assert.deepEqual(u8.dims, [1, ...expectedU8(`${stem}.uint8`).shape]);
     const du8 = compare(u8.data as Uint8Array, expectedU8(`${stem}.uint8`).bytes);
     assert.equal(du8.maxAbs, 0, `${file}: uint8 differs on ${du8.nDiff} values`);
-    const t = got.get("tensor") as HostTensor;
+    const t = got.get("x") as HostTensor;
     assert.equal(t.dtype, "float32");
-    assert.deepEqual(t.dims, [3, 224, 224]);
+    assert.deepEqual(t.dims, [1, 3, 224, 224]);
     const dt = compare(t.data as Float32Array, expectedF32(`${stem}.tensor`));
     assert.ok(dt.maxAbs <= 1e-6, `${file}: tensor max diff ${dt.maxAbs}`);
   }
@@ -270,8 +270,8 @@ test("a 1-channel model with preprocess metadata: PIL 'L' input normalised with 
   const out = join(tmp, "grey-pre.safetensors");
   const r = await cli(["preprocess", imagePath("camera.png"), "--weights", weights, "--output", out]);
   assert.equal(r.code, 0, r.stderr);
-  const t = readTensors(out).get("tensor") as HostTensor;
-  assert.deepEqual(t.dims, [1, 224, 224]);
+  const t = readTensors(out).get("x") as HostTensor;
+  assert.deepEqual(t.dims, [1, 1, 224, 224]);
   const d = compare(t.data as Float32Array, expectedF32("camera.tensor").subarray(0, 224 * 224));
   assert.ok(d.maxAbs <= 1e-6, `max diff ${d.maxAbs}`);
 

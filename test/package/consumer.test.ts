@@ -99,6 +99,9 @@ describe("the packed package, installed into an empty folder", { timeout: 900_00
       ),
     );
     assert.equal(info.params, countParams(paramShapes(modelConfig("convnext_atto")).values()));
+    // --version finds the installed package.json from dist/cli.
+    const version = ok(sh(join(dir, "node_modules/.bin/convnext"), ["--version"], dir), "convnext --version");
+    assert.equal(version.trim(), JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version);
   });
 
   for (const [tsc, label] of [
