@@ -3,7 +3,7 @@
  * outputs (ORT CPU computes them), so the backward pass needs no second pass for the statistics:
  *   x̂ = (x − mean)·istd,  ĝ = dy·scale,  dx = istd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)).
  */
-import { i64, normAxis, type OpDef, reshape } from "./types.ts";
+import { i64, normAxis, type OpDef, reshape, sumRows } from "./types.ts";
 
 export const normOps = {
   LayerNormalization: {
@@ -33,15 +33,9 @@ export const normOps = {
         const inner = g.op("Sub", [g.op("Sub", [gh, meanG]), g.op("Mul", [xhat, meanGX])]);
         dx = g.op("Mul", [inner, istd], {}, "ln_dx");
       }
-      const rows = (t: string) => reshape(g, t, [-1, c]);
-      const dscale = g.op(
-        "ReduceSum",
-        [rows(g.op("Mul", [dy, xhat])), i64(g, [0])],
-        { keepdims: 0 },
-        "ln_dscale",
-      );
+      const dscale = reshape(g, sumRows(g, g.op("Mul", [dy, xhat])), [c]);
       const grads: (string | undefined)[] = [dx, dscale];
-      if (bias) grads.push(g.op("ReduceSum", [rows(dy), i64(g, [0])], { keepdims: 0 }, "ln_dbias"));
+      if (bias) grads.push(reshape(g, sumRows(g, dy), [c]));
       return grads;
     },
   },
