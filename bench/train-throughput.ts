@@ -1,33 +1,34 @@
 /**
- * Training throughput (forward + backward + AdamW, one onnxruntime run per step plus the host update):
- * convnext_atto at 128² batch 32 and convnext_tiny at 224² batch 16 on 2 threads.
- * Reference on this machine (PyTorch 2.13 CPU, 2 threads): about 45 and 1.7 img/s.
- * Two ways to spend the 2 threads, timed interleaved: one 2-thread session (no spin-waiting: spinning pool
- * threads measured 2× slower host AdamW after each run, atto 982 vs 914 ms per step), and data parallelism (two
- * single-thread sessions on worker threads, each taking half of every batch; `convnext train --replicas 2`).
- * The baseline, timed in the same rotation, is one session on the plain graph: every conv an ONNX Conv, without
- * the training-graph rewrites (small depthwise convs as MatMuls, patchify convs as Gemms).
+ * Training throughput (forward + backward + AdamW: one onnxruntime run per step plus the host update) for
+ * convnext_atto at 128² batch 32, convnext_tiny at 224² batch 16 and the bundled Fashion-MNIST model at its
+ * training batch, on 2 threads. Machines of one kind differ up to 2× in speed, so each case is judged inside one
+ * run: against the plain graph (every conv an ONNX Conv, without the training-graph rewrites: small depthwise
+ * convs as MatMuls, patchify convs as Gemms) timed in the same rotation, and against the FLOP floor of the step
+ * at this machine's measured GEMM rate (bench/flop-floor.ts).
+ * Engines: one 2-thread session without spin-waiting (spinning pool threads measured 2× slower host AdamW after
+ * each run, atto 982 vs 914 ms per step) and data parallelism (two single-thread sessions on worker threads,
+ * each taking half of every batch; `convnext train --replicas 2`).
+ * `npm run bench -- training [--json] [--repeats N] [--model NAME]`.
  */
-import { convnextTrainable } from "../src/train/trainable.ts";
 import type { ConvNeXtConfig } from "../src/models/config.ts";
-import { modelConfig } from "../src/models/variants.ts";
 import { initParams } from "../src/models/init.ts";
+import { modelConfig } from "../src/models/variants.ts";
 import { createSession } from "../src/runtime/session-node.ts";
 import { float32 } from "../src/tensor/host-tensor.ts";
+import { nodeStepEngine } from "../src/train/engine-node.ts";
 import { smoothedTargets } from "../src/train/loss.ts";
 import { Rng } from "../src/train/rng.ts";
-import { nodeStepEngine } from "../src/train/engine-node.ts";
 import { StepRunner } from "../src/train/step-runner.ts";
+import { convnextTrainable } from "../src/train/trainable.ts";
 import { fashionMnistModel } from "./fashion-mnist-model.ts";
-import { compareAllMs } from "./stats.ts";
+import { gemmPeakGflops, trainingFlopFloor } from "./flop-floor.ts";
+import { compareAllMs, medianMs } from "./stats.ts";
 
 interface Case {
   model: string;
   config: () => ConvNeXtConfig;
   resolution: number;
   batch: number;
-  /** PyTorch 2.13 on this machine, img/s (null: not measured). */
-  pytorch: number | null;
 }
 
 const CASES: Case[] = [
@@ -36,57 +37,70 @@ const CASES: Case[] = [
     config: () => modelConfig("convnext_atto", { dropPathRate: 0.1 }),
     resolution: 128,
     batch: 32,
-    pytorch: 45,
   },
   {
     model: "convnext_tiny",
     config: () => modelConfig("convnext_tiny", { dropPathRate: 0.1 }),
     resolution: 224,
     batch: 16,
-    pytorch: 1.7,
   },
   // The bundled Fashion-MNIST model (docs/fashion-mnist) at its training batch.
-  {
-    model: "fashion-mnist",
-    config: () => fashionMnistModel(),
-    resolution: 32,
-    batch: 256,
-    pytorch: null,
-  },
+  { model: "fashion-mnist", config: () => fashionMnistModel(), resolution: 32, batch: 256 },
 ];
 
-export async function benchTraining(repeats = 5, only?: string): Promise<string[]> {
-  const lines = [`Training step (fwd + bwd + AdamW), 2 threads, median of ${repeats} (interleaved)`];
-  lines.push(
-    "model          res batch  engine                    ms/step  img/s  (PyTorch here: img/s, ratio)  peak RSS",
-  );
+export interface TrainingRow {
+  model: string;
+  resolution: number;
+  batch: number;
+  engine: string;
+  msPerStep: number;
+  imagesPerSecond: number;
+  /** The step's conv and linear FLOPs over its time. */
+  gflops: number;
+  /** gflops over the measured 2-thread GEMM rate. */
+  shareOfGemmPeak: number;
+  /** Median ms of the host AdamW update alone, included in msPerStep. */
+  adamwMs: number;
+  /** Peak resident set of the process so far, MiB. */
+  peakRssMiB: number;
+}
+
+export interface TrainingReport {
+  threads: number;
+  repeats: number;
+  gemmPeakGflops: number;
+  rows: TrainingRow[];
+}
+
+export async function benchTraining(repeats = 5, only?: string): Promise<TrainingReport> {
+  const threads = 2;
+  const peak = await gemmPeakGflops(threads);
+  const rows: TrainingRow[] = [];
   for (const c of CASES) {
     if (only && c.model !== only) continue;
     const cfg = c.config();
     const rng = new Rng(1);
-    // As `convnext train` runs it: without spin-waiting, which would slow the host AdamW that follows each run.
-    const session = (b: Uint8Array) => createSession(b, { threads: 2, spinning: false });
+    const session = (b: Uint8Array) => createSession(b, { threads, spinning: false });
     const shape: [number, number, number, number] = [c.batch, cfg.inChans, c.resolution, c.resolution];
-    const plainGraph = await StepRunner.create(
-      convnextTrainable(cfg),
-      initParams(cfg, () => rng.normal()),
-      shape,
-      session,
-      {},
-      { denseDepthwiseMaxPixelsPerTap: 0, patchifyAsGemm: false },
-    );
-    const oneSession = await StepRunner.create(
-      convnextTrainable(cfg),
-      initParams(cfg, () => rng.normal()),
-      shape,
-      session,
-    );
-    const replicas = await StepRunner.create(
-      convnextTrainable(cfg),
-      initParams(cfg, () => rng.normal()),
-      shape,
-      nodeStepEngine({ replicas: 2 }),
-    );
+    const runner = (engine: Parameters<typeof StepRunner.create>[3], plain = false) =>
+      StepRunner.create(
+        convnextTrainable(cfg),
+        initParams(cfg, () => rng.normal()),
+        shape,
+        engine,
+        {},
+        plain ? { denseDepthwiseMaxPixelsPerTap: 0, patchifyAsGemm: false } : {},
+      );
+    const runners = [
+      await runner(session, true),
+      await runner(session),
+      await runner(nodeStepEngine({ replicas: 2 })),
+    ];
+    const engines = [
+      "plain graph, 1 session",
+      "one session, 2 threads",
+      `${runners[2].replicaCount} replicas x 1 thread`,
+    ];
     const x = float32(
       shape,
       Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal()),
@@ -97,33 +111,44 @@ export async function benchTraining(repeats = 5, only?: string): Promise<string[
       0.1,
     );
     const timings = await compareAllMs(
-      [
-        () => plainGraph.step(x, t, 1e-4, rng),
-        () => oneSession.step(x, t, 1e-4, rng),
-        () => replicas.step(x, t, 1e-4, rng),
-      ],
+      runners.map((r) => () => r.step(x, t, 1e-4, rng)),
       repeats,
       1,
     );
-    const rss = process.memoryUsage().rss / 2 ** 20;
-    const engines = [
-      "plain graph, 1 session",
-      "one session, 2 threads",
-      `${replicas.replicaCount} replicas x 1 thread`,
-    ];
+    const { grads } = await runners[1].gradients(x, t, rng);
+    const adamw = await medianMs(async () => runners[1].optimizer.step(grads, 1e-4), repeats, 1);
+    const flops = trainingFlopFloor(cfg, shape);
+    const rss = process.resourceUsage().maxRSS / 1024;
     timings.forEach((timing, i) => {
-      const ips = (c.batch * 1000) / timing.median;
-      lines.push(
-        `${c.model.padEnd(14)} ${String(c.resolution).padStart(3)} ${String(c.batch).padStart(5)}  ${engines[i].padEnd(24)} ${timing.median.toFixed(0).padStart(8)} ${ips.toFixed(1).padStart(6)}  ${c.pytorch === null ? "(not measured)".padEnd(14) : `(${c.pytorch}, ${(ips / c.pytorch).toFixed(2)}x)`}   ${rss.toFixed(0)} MiB`,
-      );
+      const gflops = flops / (timing.median * 1e6);
+      rows.push({
+        model: c.model,
+        resolution: c.resolution,
+        batch: c.batch,
+        engine: engines[i],
+        msPerStep: timing.median,
+        imagesPerSecond: (c.batch * 1000) / timing.median,
+        gflops,
+        shareOfGemmPeak: gflops / peak,
+        adamwMs: adamw.median,
+        peakRssMiB: rss,
+      });
     });
-    const [plain, one, parallel] = timings.map((tm) => tm.median);
+    for (const r of runners) await r.release();
+  }
+  return { threads, repeats, gemmPeakGflops: peak, rows };
+}
+
+export function trainingLines(report: TrainingReport): string[] {
+  const lines = [
+    `Training step (fwd + bwd + AdamW), ${report.threads} threads, median of ${report.repeats} (interleaved); GEMM peak here ${report.gemmPeakGflops.toFixed(0)} GFLOP/s`,
+    "model          res batch  engine                    ms/step  img/s  GFLOP/s  of peak  AdamW ms  vs plain  peak RSS",
+  ];
+  for (const r of report.rows) {
+    const plain = report.rows.find((p) => p.model === r.model && p.engine.startsWith("plain"));
     lines.push(
-      `${"".padEnd(26)}rewrites: ${(plain / one).toFixed(2)}x; data parallel / one session: ${(one / parallel).toFixed(2)}x; best / plain graph: ${(plain / Math.min(one, parallel)).toFixed(2)}x`,
+      `${r.model.padEnd(14)} ${String(r.resolution).padStart(3)} ${String(r.batch).padStart(5)}  ${r.engine.padEnd(24)} ${r.msPerStep.toFixed(0).padStart(8)} ${r.imagesPerSecond.toFixed(1).padStart(6)} ${r.gflops.toFixed(1).padStart(8)} ${`${(100 * r.shareOfGemmPeak).toFixed(0)}%`.padStart(8)} ${r.adamwMs.toFixed(1).padStart(9)} ${`${((plain?.msPerStep ?? r.msPerStep) / r.msPerStep).toFixed(2)}x`.padStart(9)}  ${r.peakRssMiB.toFixed(0)} MiB`,
     );
-    await plainGraph.release();
-    await oneSession.release();
-    await replicas.release();
   }
   return lines;
 }

@@ -11,6 +11,7 @@ import { geluComposite } from "../ops/gelu.ts";
 import { i64, reshape, scalar, transpose } from "../ops/types.ts";
 import { float32, type HostTensor, toFloat32 } from "../tensor/host-tensor.ts";
 import type { ConvNeXtConfig } from "./config.ts";
+import { trainingMlp } from "./training-block.ts";
 
 export const FEATURE_OUTPUTS = [
   "stem",
@@ -202,25 +203,46 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
     for (let b = 0; b < cfg.depths[s]; b++, blockIndex++) {
       const k = `stages.${s}.blocks.${b}`;
       const pad = Math.floor(cfg.kernelSize / 2);
+      const inferenceMlp = (t: string) => {
+        let y = ln(nhwc(t), `${k}.norm`, cfg.normEps);
+        // Inference runs the MLP on 2-D rows so onnxruntime fuses each bias into its Gemm (~3% at batch 1);
+        // V2's GRN pools over (H, W) and needs the 4-D layout.
+        const flat = !training && cfg.version === 1;
+        // The 4-D shape to restore: a constant when the input shape is static, else read at run time.
+        const static4 = g.shapes.get(y);
+        const shape4 = !flat ? "" : static4 ? i64(g, static4) : g.op("Shape", [y]);
+        if (flat) y = reshape(g, y, [-1, d]);
+        const hidden = linear(y, `${k}.mlp.fc1`);
+        y = training ? geluComposite(g, hidden) : gelu(g, hidden);
+        if (cfg.version === 2) y = grn(g, y, P(`${k}.mlp.grn.weight`), P(`${k}.mlp.grn.bias`));
+        y = linear(y, `${k}.mlp.fc2`, cfg.layerScaleInit !== null ? `${k}.gamma` : undefined);
+        if (flat) y = g.op("Reshape", [y, shape4]);
+        return y;
+      };
       let y = g.op(
         "Conv",
         [cl ? nchw(h) : h, P(`${k}.conv_dw.weight`), P(`${k}.conv_dw.bias`)],
         { kernel_shape: [cfg.kernelSize, cfg.kernelSize], pads: [pad, pad, pad, pad], group: d },
         "dwconv",
       );
-      y = ln(nhwc(y), `${k}.norm`, cfg.normEps);
-      // Inference runs the MLP on 2-D rows so onnxruntime fuses each bias into its Gemm (~3% at batch 1);
-      // V2's GRN pools over (H, W) and needs the 4-D layout.
-      const flat = !training && cfg.version === 1;
-      // The 4-D shape to restore: a constant when the input shape is static, else read at run time.
-      const static4 = g.shapes.get(y);
-      const shape4 = !flat ? "" : static4 ? i64(g, static4) : g.op("Shape", [y]);
-      if (flat) y = reshape(g, y, [-1, d]);
-      const hidden = linear(y, `${k}.mlp.fc1`);
-      y = training ? geluComposite(g, hidden) : gelu(g, hidden);
-      if (cfg.version === 2) y = grn(g, y, P(`${k}.mlp.grn.weight`), P(`${k}.mlp.grn.bias`));
-      y = linear(y, `${k}.mlp.fc2`, cfg.layerScaleInit !== null ? `${k}.gamma` : undefined);
-      if (flat) y = g.op("Reshape", [y, shape4]);
+      if (training && !opts.weights) {
+        const hasGamma = cfg.layerScaleInit !== null;
+        y = trainingMlp(
+          g,
+          nhwc(y),
+          {
+            normWeight: P(`${k}.norm.weight`),
+            normBias: P(`${k}.norm.bias`),
+            fc1Weight: P(`${k}.mlp.fc1.weight`),
+            fc1Bias: P(`${k}.mlp.fc1.bias`),
+            fc2Weight: P(`${k}.mlp.fc2.weight`),
+            fc2Bias: P(`${k}.mlp.fc2.bias`),
+            gamma: hasGamma ? P(`${k}.gamma`) : undefined,
+          },
+          cfg.normEps,
+          cfg.version === 2 ? (t) => grn(g, t, P(`${k}.mlp.grn.weight`), P(`${k}.mlp.grn.bias`)) : undefined,
+        );
+      } else y = inferenceMlp(y);
       if (!cl) y = nchw(y);
       const rate = totalBlocks > 1 ? (cfg.dropPathRate * blockIndex) / (totalBlocks - 1) : 0;
       if (training && rate > 0) {

@@ -9,7 +9,8 @@
  */
 import type { Graph, Node } from "../graph/graph.ts";
 import { depthwiseWeightGradByRows, MAX_WIDTH_PER_TAP } from "./depthwise-weight-grad.ts";
-import { i64, type OpDef, reshape, type Shape, transpose } from "./types.ts";
+import { float32 } from "../tensor/host-tensor.ts";
+import { i64, type OpDef, reshape, type Shape, sumRows, transpose } from "./types.ts";
 
 interface ConvGeometry {
   kernel: number[];
@@ -152,6 +153,15 @@ export function weightGradByConv(g: Graph, n: Node, dy: string): string {
   return cinG === 1 ? reshape(g, dw, [cout, 1, kh, kw]) : transpose(g, dw, [1, 0, 2, 3]);
 }
 
+/** Σ over N, H, W of dy [N, C, H, W] as two GEMMs with ones (see `sumRows`): per-map sums, then over the batch. */
+function biasGrad(g: Graph, dy: string): string {
+  const [batch, c, ...spatial] = g.shape(dy);
+  const pixels = spatial.reduce((a, b) => a * b, 1);
+  const ones = g.constant(float32([pixels, 1], new Float32Array(pixels).fill(1)), "ones_col");
+  const perMap = g.op("MatMul", [reshape(g, dy, [batch * c, pixels]), ones]);
+  return reshape(g, sumRows(g, reshape(g, perMap, [batch, c])), [c]);
+}
+
 export const convOps = {
   Conv: {
     infer: inferConv,
@@ -164,8 +174,7 @@ export const convOps = {
         needs[0] ? inputGrad(g, n, dy) : undefined,
         needs[1] ? weightGrad(g, n, dy) : undefined,
       ];
-      if (n.inputs[2] && needs[2])
-        grads.push(g.op("ReduceSum", [dy, i64(g, [0, 2, 3])], { keepdims: 0 }, "dconv_b"));
+      if (n.inputs[2] && needs[2]) grads.push(biasGrad(g, dy));
       return grads;
     },
   },

@@ -50,12 +50,15 @@ function emitGemm(g: Graph, n: Node): string {
   const [batch, c, h, wd] = g.shape(x);
   const [cout, , kh, kw] = g.shape(w);
   const [ho, wo] = [h / kh, wd / kw];
-  // [N, C, Ho, kh, Wo, kw] → [N, Ho, Wo, C, kh, kw]: one row per patch, in the weight's (C, kh, kw) order.
-  const patches = reshape(g, transpose(g, reshape(g, x, [batch, c, ho, kh, wo, kw]), [0, 2, 4, 1, 3, 5]), [
+  // [N, C, Ho, kh, Wo, kw] → [N, Ho, Wo, kh, kw, C]: one row per patch, channels last. The downsamplers' input
+  // is a LayerNorm's channels-last output moved to NCHW; onnxruntime merges that Transpose with this one, and
+  // with channels last the merged permutation copies runs of kw·C values instead of single ones (convnext_atto
+  // 128² batch 32 step: −13 ms of Transpose). The weight [Cout, C, kh, kw] is read in the same order.
+  const patches = reshape(g, transpose(g, reshape(g, x, [batch, c, ho, kh, wo, kw]), [0, 2, 4, 3, 5, 1]), [
     batch * ho * wo,
-    c * kh * kw,
+    kh * kw * c,
   ]);
-  const inputs = [patches, reshape(g, w, [cout, c * kh * kw])];
+  const inputs = [patches, reshape(g, transpose(g, w, [0, 2, 3, 1]), [cout, kh * kw * c])];
   if (b) inputs.push(b);
   const y = g.op("Gemm", inputs, { transB: 1 }, "patchify");
   return transpose(g, reshape(g, y, [batch, ho, wo, cout]), [0, 3, 1, 2]);

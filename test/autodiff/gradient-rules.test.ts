@@ -5,10 +5,11 @@ import { type CheckCase, checkGradient } from "../../src/autodiff/check.ts";
 import { addGradients } from "../../src/autodiff/grad.ts";
 import { f, Graph } from "../../src/graph/graph.ts";
 import { gelu, grn } from "../../src/models/convnext.ts";
-import { GELU_OP, geluComposite } from "../../src/ops/gelu.ts";
+import { GELU_OP, GELU_SCALED_OP, geluComposite, geluScaledComposite } from "../../src/ops/gelu.ts";
 import { OPS } from "../../src/ops/index.ts";
 import { i64 } from "../../src/ops/types.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
+import { float32 } from "../../src/tensor/host-tensor.ts";
 
 const X = (dims: number[], positive?: boolean) => ({ name: "x", dims, positive });
 const W = (dims: number[], positive?: boolean) => ({ name: "w", dims, positive });
@@ -124,12 +125,23 @@ const CASES: Record<string, [string, CheckCase][]> = {
         build: (g, ins) => g.add("LayerNormalization", ins, { axis: -1, epsilon: f(1e-6) }, 3)[0],
       },
     ],
+    [
+      "no affine part: the output is reused as x̂",
+      {
+        inputs: [X([2, 3, 5])],
+        build: (g, [x]) => {
+          const ones = g.constant(float32([5], new Float32Array(5).fill(1)), "ones");
+          return g.add("LayerNormalization", [x, ones], { axis: -1, epsilon: f(1e-6) }, 3)[0];
+        },
+      },
+    ],
   ],
   LogSoftmax: [["", { inputs: [X([3, 5])], build: (g, [x]) => g.op("LogSoftmax", [x], { axis: -1 }) }]],
   Softmax: [["", { inputs: [X([3, 5])], build: (g, [x]) => g.op("Softmax", [x], { axis: -1 }) }]],
   [GELU_OP]: [
     ["composite with its own rule", { inputs: [X([3, 7])], build: (g, [x]) => geluComposite(g, x) }],
   ],
+  [GELU_SCALED_OP]: [["in u = x/√2", { inputs: [X([3, 7])], build: (g, [u]) => geluScaledComposite(g, u) }]],
 };
 
 /** Composites that differentiate through their primitives. */

@@ -1,8 +1,8 @@
-// Runs a one-node graph with and without a training-graph rewrite: its output and the gradients of ⟨probe, y⟩.
+// Runs a small graph with and without a training-graph rewrite: its output and the gradients of ⟨probe, y⟩.
 import { addGradients } from "../../src/autodiff/grad.ts";
 import { Graph } from "../../src/graph/graph.ts";
 import { toOnnxBytes } from "../../src/graph/onnx.ts";
-import "../../src/ops/index.ts";
+import { lowerComposites } from "../../src/ops/index.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
 import { float32, type HostTensor } from "../../src/tensor/host-tensor.ts";
 import { Rng } from "../../src/train/rng.ts";
@@ -20,6 +20,7 @@ export async function valuesAndGradients(
   const grads = addGradients(g, y, names, probe);
   g.output(g.op("Identity", [y], {}, "y"));
   for (const [p, gp] of grads) g.output(g.op("Identity", [gp], {}, `grad.${p}`));
+  lowerComposites(g);
   const rng = new Rng(7);
   const draw = (dims: number[]) => normalTensor(dims, rng);
   const feeds: Record<string, HostTensor> = { probe: draw(g.shape(y)) };

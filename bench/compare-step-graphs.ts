@@ -1,0 +1,84 @@
+/**
+ * Times training-step graphs written at different commits against each other, in one process, interleaved, with
+ * the same feeds, and compares every output (loss, logits, gradients) with the first graph's. How each step-graph
+ * change in docs/training-step.md was measured:
+ *   node --import tsx bench/compare-step-graphs.ts write convnext_atto 128 32 before.onnx   (at the old commit)
+ *   node --import tsx bench/compare-step-graphs.ts time convnext_atto 128 32 7 before.onnx after.onnx
+ * `fashion-mnist` names the bundled model's architecture. THREADS sets the sessions' threads (default 2).
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import type { ConvNeXtConfig } from "../src/models/config.ts";
+import { modelConfig } from "../src/models/variants.ts";
+import { createSession } from "../src/runtime/session-node.ts";
+import { float32, type HostTensor } from "../src/tensor/host-tensor.ts";
+import { Rng } from "../src/train/rng.ts";
+import { buildTrainStep } from "../src/train/step-graph.ts";
+import { convnextTrainable } from "../src/train/trainable.ts";
+import { fashionMnistModel } from "./fashion-mnist-model.ts";
+import { compareAllMs } from "./stats.ts";
+
+const [mode, model, res, batch, ...rest] = process.argv.slice(2);
+const cfg: ConvNeXtConfig =
+  model === "fashion-mnist" ? fashionMnistModel() : modelConfig(model, { dropPathRate: 0.1 });
+const shape: [number, number, number, number] = [Number(batch), cfg.inChans, Number(res), Number(res)];
+const step = buildTrainStep(convnextTrainable(cfg), shape);
+
+if (mode === "write") {
+  writeFileSync(rest[0], step.onnx);
+} else if (mode === "time") {
+  const [repeats, ...files] = rest;
+  const rng = new Rng(1);
+  const draw = (dims: number[], scale: number, offset = 0) =>
+    float32(
+      dims,
+      Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => offset + scale * rng.normal()),
+    );
+  const feeds: Record<string, HostTensor> = { x: draw(shape, 1) };
+  for (const [name, dims] of step.params) {
+    const oneD = dims.length === 1 && (name.endsWith(".weight") || name.endsWith("gamma"));
+    feeds[name] = oneD ? draw(dims, 0.1, 1) : draw(dims, 0.1);
+  }
+  const targets = new Float32Array(shape[0] * cfg.numClasses).fill(0.1 / cfg.numClasses);
+  for (let i = 0; i < shape[0]; i++) targets[i * cfg.numClasses + (i % cfg.numClasses)] += 0.9;
+  feeds.targets = float32([shape[0], cfg.numClasses], targets);
+  for (const { name, keep } of step.dropPath) {
+    feeds[name] = float32(
+      [shape[0], 1, 1, 1],
+      Float32Array.from({ length: shape[0] }, () => (rng.uniform() < keep ? 1 / keep : 0)),
+    );
+  }
+  const threads = Number(process.env.THREADS ?? 2);
+  const sessions = await Promise.all(
+    files.map((f) => createSession(new Uint8Array(readFileSync(f)), { threads, spinning: false })),
+  );
+  const outs = await Promise.all(sessions.map((s) => s.run(feeds)));
+  for (const [k, out] of outs.entries()) {
+    if (k === 0) continue;
+    let worst = 0;
+    let where = "";
+    for (const [name, ref] of Object.entries(outs[0])) {
+      const a = ref.data as Float32Array;
+      const b = out[name].data as Float32Array;
+      let scale = 0;
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) {
+        scale = Math.max(scale, Math.abs(a[i]));
+        diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      }
+      if (diff / scale > worst) [worst, where] = [diff / scale, name];
+    }
+    console.log(
+      `${files[k]}: worst relative difference from ${files[0]}: ${worst.toExponential(2)} (${where})`,
+    );
+  }
+  const timings = await compareAllMs(
+    sessions.map((s) => () => s.run(feeds)),
+    Number(repeats),
+    1,
+  );
+  for (const [k, t] of timings.entries()) {
+    console.log(`${files[k]}: median ${t.median.toFixed(1)} ms, CPU ${t.cpuMedian.toFixed(0)} ms`);
+  }
+} else {
+  throw new Error("usage: compare-step-graphs.ts write|time <model> <res> <batch> …");
+}

@@ -1,0 +1,53 @@
+// The training graph's block MLP, with the norm's affine part, GELU's constants and γ folded into the weights,
+// computes the same values and parameter gradients as the unfolded block (timm's order of operations).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type Graph, f } from "../../src/graph/graph.ts";
+import { gelu, grn } from "../../src/models/convnext.ts";
+import { trainingMlp } from "../../src/models/training-block.ts";
+import { transpose } from "../../src/ops/types.ts";
+import { maxRelDiff, valuesAndGradients } from "../ops/rewrite-helpers.ts";
+
+const [c, hidden] = [6, 24];
+
+function unfolded(g: Graph, ins: string[], withGamma: boolean, v2: boolean): string {
+  const [x, nw, nb, w1, b1, w2, b2, ...rest] = ins;
+  let y = g.add("LayerNormalization", [x, nw, nb], { axis: -1, epsilon: f(1e-6) }, 3)[0];
+  y = gelu(g, g.op("Add", [g.op("MatMul", [y, transpose(g, w1, [1, 0])]), b1]));
+  if (v2) y = grn(g, y, rest.at(-2) as string, rest.at(-1) as string);
+  y = g.op("Add", [g.op("MatMul", [y, transpose(g, w2, [1, 0])]), b2]);
+  return withGamma ? g.op("Mul", [y, rest[0]]) : y;
+}
+
+function folded(g: Graph, ins: string[], withGamma: boolean, v2: boolean): string {
+  const [x, normWeight, normBias, fc1Weight, fc1Bias, fc2Weight, fc2Bias, ...rest] = ins;
+  const params = { normWeight, normBias, fc1Weight, fc1Bias, fc2Weight, fc2Bias };
+  const between = v2 ? (t: string) => grn(g, t, rest.at(-2) as string, rest.at(-1) as string) : undefined;
+  return trainingMlp(g, x, { ...params, gamma: withGamma ? rest[0] : undefined }, 1e-6, between);
+}
+
+for (const [label, withGamma, v2] of [
+  ["V1 with layer scale", true, false],
+  ["V1 without layer scale", false, false],
+  ["V2 (GRN, no layer scale)", false, true],
+] as const) {
+  test(`block MLP with folded constants equals the unfolded one: ${label}`, async () => {
+    const inputs: Record<string, number[]> = {
+      x: [2, 3, 4, c],
+      "norm.weight": [c],
+      "norm.bias": [c],
+      "fc1.weight": [hidden, c],
+      "fc1.bias": [hidden],
+      "fc2.weight": [c, hidden],
+      "fc2.bias": [c],
+    };
+    if (withGamma) inputs.gamma = [c];
+    if (v2) Object.assign(inputs, { "grn.weight": [hidden], "grn.bias": [hidden] });
+    const ref = await valuesAndGradients(inputs, (g, ins) => unfolded(g, ins, withGamma, v2));
+    const got = await valuesAndGradients(inputs, (g, ins) => folded(g, ins, withGamma, v2));
+    for (const name of ["y", ...Object.keys(inputs).map((k) => `grad.${k}`)]) {
+      const rel = maxRelDiff(got.out[name], ref.out[name]);
+      assert.ok(rel < 2e-5, `${name}: max relative difference ${rel}`);
+    }
+  });
+}
