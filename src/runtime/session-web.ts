@@ -1,7 +1,7 @@
 /**
  * Sessions on onnxruntime-web, for browsers. WASM by default; WebGPU when asked for and the browser offers an
- * adapter. Only the build a backend needs is loaded: `onnxruntime-web/wasm` (a 14 MB wasm) statically, and the
- * WebGPU build (a 28 MB JSEP wasm) by dynamic import, only when WebGPU is chosen.
+ * adapter. Only the build a backend needs is loaded: `onnxruntime-web/wasm` (a 14 MB wasm), or the WebGPU build
+ * (a 28 MB JSEP wasm) only when WebGPU is chosen.
  *
  * Where the wasm comes from: onnxruntime-web's bundle builds look for `ort-wasm-simd-threaded.wasm` with
  * `new URL("ort-wasm-simd-threaded.wasm", import.meta.url)`. Vite understands that pattern and emits the file;
@@ -11,7 +11,6 @@
  * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`).
  */
 import type { Env, InferenceSession } from "onnxruntime-common";
-import * as ortWasm from "onnxruntime-web/wasm";
 import { type OrtModule, Session, type SessionOptions } from "./session.ts";
 
 export type WebBackend = "wasm" | "webgpu";
@@ -34,7 +33,7 @@ export interface WebRuntimeInfo {
   crossOriginIsolated: boolean;
 }
 
-type OrtWeb = typeof ortWasm;
+type OrtWeb = typeof import("onnxruntime-web/wasm");
 
 let settings: WebRuntimeOptions = {};
 let chosen: Promise<{ ort: OrtWeb; info: WebRuntimeInfo }> | undefined;
@@ -85,15 +84,14 @@ async function start(s: WebRuntimeOptions): Promise<{ ort: OrtWeb; info: WebRunt
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
   const threads = isolated ? Math.max(1, s.threads ?? Math.min(4, cores)) : 1;
   let backend: WebBackend = "wasm";
-  let ort: OrtWeb = ortWasm;
   if (s.backend === "webgpu") {
-    if (await hasWebGpuAdapter()) {
-      backend = "webgpu";
-      ort = (await import("onnxruntime-web/webgpu")) as OrtWeb;
-    } else {
-      (s.notice ?? console.warn)("WebGPU is not available in this browser: running on WASM");
-    }
+    if (await hasWebGpuAdapter()) backend = "webgpu";
+    else (s.notice ?? console.warn)("WebGPU is not available in this browser: running on WASM");
   }
+  // Dynamic imports keep onnxruntime-web in a chunk of its own: its WASM threads start as workers from that
+  // chunk's URL, and must not run the page's own code.
+  const ort: OrtWeb =
+    backend === "webgpu" ? await import("onnxruntime-web/webgpu") : await import("onnxruntime-web/wasm");
   configureEnv(ort.env, s, threads);
   return { ort, info: { backend, threads, crossOriginIsolated: isolated } };
 }
