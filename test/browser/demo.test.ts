@@ -158,7 +158,9 @@ describe("the demo page in headless Chromium", { skip, timeout: 300_000 }, () =>
     }
   });
 
-  it("shows results, stage maps and the loss curve (screenshot)", async () => {
+  it("shows results, stage maps and the loss curve (screenshots)", async () => {
+    await page.evaluate(() => (window as any).demo.useBundledModel());
+    await page.setViewport({ width: 1000, height: 900 });
     const input = (await page.$("#images")) as ElementHandle<HTMLInputElement> | null;
     await input!.uploadFile(...EXAMPLES.map((f) => join(REPO_ROOT, "assets", "examples", f)));
     await page.waitForFunction(
@@ -166,8 +168,11 @@ describe("the demo page in headless Chromium", { skip, timeout: 300_000 }, () =>
       {},
       4 * 3,
     );
-    const path = await saveScreenshot(page, "demo.png");
-    assert.ok(path.endsWith(".png"));
+    const [header, model, classifyPart, fineTune] = await page.$$("header, section");
+    assert.ok(header && model && classifyPart && fineTune, "the page lacks a section");
+    await saveScreenshot(classifyPart, "classify.png");
+    await saveScreenshot(fineTune, "fine-tune.png");
+    assert.ok((await saveScreenshot(page, "demo.png")).endsWith(".png"));
     assert.deepEqual(errors, []);
   });
 });

@@ -3,17 +3,22 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Page } from "puppeteer-core";
+import type { ElementHandle, Page } from "puppeteer-core";
 
 const TEMP = mkdtempSync(join(tmpdir(), "convnext-screens-"));
 
-export async function saveScreenshot(page: Page, name: string): Promise<string> {
+/** The whole page, or one element of it. */
+export async function saveScreenshot(what: Page | ElementHandle, name: string): Promise<string> {
+  const shoot = (path: string) =>
+    "goto" in what
+      ? what.screenshot({ path: path as `${string}.png`, fullPage: true })
+      : what.screenshot({ path: path as `${string}.png` });
   const path = join(TEMP, name);
-  await page.screenshot({ path: path as `${string}.png`, fullPage: true });
+  await shoot(path);
   const keep = process.env.CONVNEXT_SCREENSHOTS;
   if (keep) {
     mkdirSync(keep, { recursive: true });
-    await page.screenshot({ path: join(keep, name) as `${string}.png`, fullPage: true });
+    await shoot(join(keep, name));
   }
   return path;
 }
