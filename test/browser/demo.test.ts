@@ -89,6 +89,20 @@ describe("the demo page in headless Chromium", { skip, timeout: 300_000 }, () =>
     assert.deepEqual(errors, []);
   });
 
+  it("asked for WebGPU without an adapter, falls back to WASM with a one-line notice", async () => {
+    const other = await chromium.browser.newPage();
+    const notices: string[] = [];
+    other.on("console", (m) => {
+      if (m.type() === "warn") notices.push(m.text());
+    });
+    await other.goto(`${server.url}/?backend=webgpu`);
+    await other.waitForFunction(() => (window as any).demo !== undefined);
+    const info = await other.evaluate(() => (window as any).demo.info());
+    await other.close();
+    assert.equal(info.backend, "wasm");
+    assert.deepEqual(notices, ["WebGPU is not available in this browser: running on WASM"]);
+  });
+
   it("classifies the examples with the bundled model as onnxruntime-node does", async () => {
     const urls = EXAMPLES.map((f) => `/examples/${f}`);
     const got: PageResult[] = await page.evaluate((u) => (window as any).demo.classifyUrls(u), urls);
