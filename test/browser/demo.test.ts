@@ -100,7 +100,11 @@ describe("the demo page in headless Chromium", { skip, timeout: 300_000 }, () =>
     const info = await other.evaluate(() => (window as any).demo.info());
     await other.close();
     assert.equal(info.backend, "wasm");
-    assert.deepEqual(notices, ["WebGPU is not available in this browser: running on WASM"]);
+    // Chromium adds its own "No available adapters." warning; ours is one line, once.
+    assert.deepEqual(
+      notices.filter((n) => n.includes("WebGPU")),
+      ["WebGPU is not available in this browser: running on WASM"],
+    );
   });
 
   it("classifies the examples with the bundled model as onnxruntime-node does", async () => {
