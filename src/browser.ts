@@ -11,14 +11,24 @@
 export * from "./portable.ts";
 
 // Running models.
-export { createSession } from "./runtime/session-web.ts";
+export {
+  configureWebRuntime,
+  createSession,
+  type WebBackend,
+  type WebRuntimeInfo,
+  type WebRuntimeOptions,
+  webRuntimeInfo,
+} from "./runtime/session-web.ts";
 export { createWebClassifier, type WebClassifierOptions } from "./api/classifier-web.ts";
+export { type CheckpointBytesChoice, readCheckpointChoice } from "./api/checkpoint-bytes.ts";
 export { Classifier, type ClassifierParts, type Forward, type ImageOutputs } from "./api/classifier.ts";
 export { type ChosenLabels, chooseLabels, type LabelSource } from "./api/labels.ts";
 export { type Prediction, softmax, topK } from "./api/top-k.ts";
 export { type PipelineTimings, runPipeline } from "./api/batch-pipeline.ts";
 
 // Training.
+export { createWebFineTuner, type WebFineTunerOptions } from "./api/fine-tuner-web.ts";
+export { type FineTuneSettings, type FineTuneStep, FineTuner } from "./api/fine-tuner.ts";
 export { StepRunner, type StepResult } from "./train/step-runner.ts";
 export { AdamW, type AdamWConfig, type AdamWState } from "./train/adamw.ts";
 export { learningRate, type LrSchedule } from "./train/schedule.ts";

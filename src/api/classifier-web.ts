@@ -6,50 +6,21 @@
 import { toOnnxBytes } from "../graph/onnx.ts";
 import type { FeatureName } from "../models/convnext.ts";
 import { inferenceGraph } from "../models/inference-graph.ts";
-import type { PreprocessConfig } from "../preprocess/transform.ts";
-import { resolvePretrained } from "../pretrained/registry.ts";
 import type { Session } from "../runtime/session.ts";
-import { createSession } from "../runtime/session-web.ts";
-import { readCheckpointBytes } from "../checkpoint/read-bytes.ts";
+import { createSession, type WebBackend } from "../runtime/session-web.ts";
+import { type CheckpointBytesChoice, readCheckpointChoice } from "./checkpoint-bytes.ts";
 import { Classifier } from "./classifier.ts";
-import { inputChannels, parsePreprocessJson, TIMM_DEFAULT_PREPROCESS } from "./image-preprocess.ts";
-import { chooseLabels } from "./labels.ts";
 
-export interface WebClassifierOptions {
-  /** Checkpoint bytes: safetensors or a torch.save zip, any supported naming convention. */
-  weights: Uint8Array;
-  /** Name of the weights in messages. */
-  source?: string;
-  /** Pretrained entry the weights are (its preprocessing is used unless the checkpoint carries its own). */
-  pretrained?: string;
-  /** Parsed HF config.json for HF checkpoints. */
-  hfConfig?: unknown;
-  /** Class names (else: checkpoint metadata, HF id2label, or `class <i>`). */
-  labels?: readonly string[];
-  preprocess?: PreprocessConfig;
-  /** WASM threads (default 1). */
+export interface WebClassifierOptions extends CheckpointBytesChoice {
+  /** Backend of the page's first session (see configureWebRuntime); later sessions share it. */
+  backend?: WebBackend;
+  /** WASM threads of the page's first session (see configureWebRuntime). */
   threads?: number;
-  useEma?: boolean;
 }
 
 export async function createWebClassifier(opts: WebClassifierOptions): Promise<Classifier> {
-  const source = opts.source ?? "weights";
-  const ckpt = readCheckpointBytes(opts.weights, { source, useEma: opts.useEma, hfConfig: opts.hfConfig });
-  const entry = opts.pretrained === undefined ? undefined : resolvePretrained(opts.pretrained);
-  const { config, tensors } = ckpt;
-  const channels = inputChannels(config.inChans, source);
-  const preprocess = opts.preprocess
-    ? { config: opts.preprocess, channels }
-    : ckpt.metadata.preprocess !== undefined
-      ? parsePreprocessJson(ckpt.metadata.preprocess, config.inChans, source)
-      : { config: entry?.preprocess ?? TIMM_DEFAULT_PREPROCESS, channels };
-  const labels = chooseLabels({
-    numClasses: config.numClasses,
-    given: opts.labels,
-    metadata: ckpt.metadata,
-    hfLabels: ckpt.labels,
-    source,
-  }).names;
+  const { checkpoint, entry, preprocess, labels, source } = readCheckpointChoice(opts);
+  const { config, tensors } = checkpoint;
 
   // One session per set of outputs, built on first use (as ConvNeXtModel does in Node).
   const sessions = new Map<string, Promise<Session>>();
@@ -59,7 +30,7 @@ export async function createWebClassifier(opts: WebClassifierOptions): Promise<C
     if (!s) {
       // onnxruntime-web's WASM build lacks some com.microsoft contrib ops: standard ONNX only.
       const graph = inferenceGraph(config, tensors, outputs, { msOps: false });
-      s = createSession(toOnnxBytes(graph), { threads: opts.threads });
+      s = createSession(toOnnxBytes(graph), { backend: opts.backend, threads: opts.threads });
       sessions.set(key, s);
     }
     return s;

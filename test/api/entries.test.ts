@@ -35,7 +35,10 @@ test("the browser entry reaches no *-node.ts file, no Node built-in, no sharp, n
       ["sharp", "onnxruntime-node"].includes(b),
   );
   assert.deepEqual(nodeDeps, []);
-  assert.ok(bare.has("onnxruntime-web"));
+  // onnxruntime-web comes by dynamic import, its WASM build (the JSEP/WebGPU build only when asked for).
+  assert.ok(!bare.has("onnxruntime-web"), "the default (JSEP) onnxruntime-web build is imported");
+  const door = readFileSync(join(REPO_ROOT, "src", "runtime", "session-web.ts"), "utf8");
+  assert.match(door, /await import\("onnxruntime-web\/wasm"\)/);
   assert.ok(files.has(join(REPO_ROOT, "src", "runtime", "session-web.ts")));
 });
 
