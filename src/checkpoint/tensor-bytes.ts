@@ -50,7 +50,9 @@ export function typedArrayFromBytes(dtype: DType, bytes: Uint8Array, littleEndia
   if (bytes.byteLength % size !== 0) {
     throw new Error(`${bytes.byteLength} bytes is not a whole number of ${dtype} elements`);
   }
-  const copy = bytes.slice();
+  // Uint8Array's slice copies; a Node Buffer's own slice() is a view of the same memory (often a whole file or
+  // the shared pool), whose .buffer would then be read from its start.
+  const copy = Uint8Array.prototype.slice.call(bytes);
   if (littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(copy, size);
   return viewAs(dtype, copy.buffer, 0, copy.byteLength / size);
 }

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import type { Convention } from "../../src/checkpoint/conventions.ts";
 import { inferConfig } from "../../src/checkpoint/infer-architecture.ts";
 import { loadCheckpointFile } from "../../src/checkpoint/load-node.ts";
+import { readCheckpointBytes } from "../../src/checkpoint/read-bytes.ts";
 import { parseSafetensors } from "../../src/checkpoint/safetensors.ts";
 import type { HostTensor } from "../../src/tensor/host-tensor.ts";
 import { toFloat32 } from "../../src/tensor/host-tensor.ts";
@@ -134,4 +135,19 @@ test("inferConfig names the missing tensor when the weights are not a ConvNeXt",
     () => inferConfig(new Map(), "x.safetensors"),
     /^Error: x\.safetensors: cannot infer the ConvNeXt architecture: stem\.0\.weight is missing$/,
   );
+});
+
+test("checkpoint bytes handed over as a Node Buffer read the same tensors as a plain Uint8Array", () => {
+  // Buffer's own slice() is a view, not a copy: the tensors must still come from their own offsets.
+  for (const file of ["official.pth", "timm.safetensors"]) {
+    const path = fixture("models", "v1-small", file);
+    const fromBuffer = readCheckpointBytes(readFileSync(path), { source: path }).tensors;
+    const fromArray = readCheckpointBytes(new Uint8Array(readFileSync(path)), { source: path }).tensors;
+    assert.equal(fromBuffer.size, fromArray.size);
+    for (const [name, t] of fromArray) {
+      const b = fromBuffer.get(name);
+      assert.ok(b, `${file}: ${name} missing`);
+      assert.deepEqual(Array.from(b.data.slice(0, 64)), Array.from(t.data.slice(0, 64)), `${file}: ${name}`);
+    }
+  }
 });
