@@ -15,10 +15,10 @@ import { listImageFiles } from "../api/image-files-node.ts";
 import { licenseNotice, openModel } from "../api/model-source-node.ts";
 import { isOnnxFile, openOnnxClassifier } from "../api/onnx-classifier-node.ts";
 import { DEFAULT_MAX_PIXELS } from "../preprocess/decode-node.ts";
-import { type Precision, parsePrecision } from "../graph/precision.ts";
+import type { Precision } from "../graph/precision.ts";
 import { downloadProgress } from "./download-progress.ts";
 import { notice, showProgress } from "./output.ts";
-import { positiveInt } from "./options.ts";
+import { positiveInt, PRECISION_HELP, precisionOption } from "./options.ts";
 
 export interface ImageCommandOptions {
   model?: string;
@@ -42,7 +42,7 @@ export function addModelOptions(cmd: Command): Command {
     .option("--weights <file>", "checkpoint: .safetensors, .pth or an HF folder (any naming convention)")
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 8)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
-    .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
+    .option("--precision <p>", PRECISION_HELP, precisionOption, "fp32")
     .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not, except for TIFF)")
     .option(
       "--max-pixels <n>",

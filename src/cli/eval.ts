@@ -13,14 +13,14 @@ import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { ImageClassifier } from "../api/classify-node.ts";
 import { BUNDLED_MODEL_PATH, licenseNotice, openModel } from "../api/model-source-node.ts";
-import { type Precision, parsePrecision } from "../graph/precision.ts";
+import type { Precision } from "../graph/precision.ts";
 import type { PreprocessConfig } from "../preprocess/transform.ts";
 import { LIMITS } from "../tensor/limits.ts";
 import { loadLabels } from "../pretrained/labels-node.ts";
 import type { LabelSet } from "../pretrained/registry.ts";
 import { type EvalData, openEvalData } from "../train/datasets-node.ts";
 import { downloadProgress, withFilesDownloadProgress } from "./download-progress.ts";
-import { positiveInt } from "./options.ts";
+import { positiveInt, PRECISION_HELP, precisionOption } from "./options.ts";
 import { notice, showProgress } from "./output.ts";
 
 interface EvalOptions {
@@ -240,7 +240,7 @@ export function register(program: Command): void {
     )
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 32)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
-    .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
+    .option("--precision <p>", PRECISION_HELP, precisionOption, "fp32")
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--offline", "never use the network (pretrained weights must be cached)")
     .option("--json", 'print {"top1", "top5", "n"} as JSON')

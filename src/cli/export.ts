@@ -16,6 +16,7 @@ import {
 import { writeFileAtomic } from "../checkpoint/load-node.ts";
 import { isPrecision, type Precision, PRECISIONS } from "../graph/precision.ts";
 import { type FeatureName, FEATURE_OUTPUTS } from "../models/convnext.ts";
+import { UsageError } from "./errors.ts";
 import { type CommandInput, checkOutput, refuseInputAsOutput } from "./output-guard.ts";
 import { printJson } from "./output.ts";
 
@@ -54,9 +55,9 @@ export function register(program: Command): void {
     .action(async (name: string, opts: ExportOptions) => {
       const precision = opts.precision;
       if (!isPrecision(precision))
-        throw new Error(`--precision ${precision} is not supported (${PRECISIONS.join(", ")})`);
+        throw new UsageError(`--precision ${precision} is not supported (${PRECISIONS.join(", ")})`);
       if (!(FORMATS as readonly string[]).includes(opts.format))
-        throw new Error(`--format ${opts.format} is not supported (${FORMATS.join(", ")})`);
+        throw new UsageError(`--format ${opts.format} is not supported (${FORMATS.join(", ")})`);
       const inputs: CommandInput[] = [
         { flag: "model", path: existsSync(name) ? name : undefined, folder: true },
         { flag: "--weights", path: opts.weights, folder: true },
@@ -72,7 +73,7 @@ export function register(program: Command): void {
       const outputs = opts.outputs.split(",").map((s) => s.trim()) as FeatureName[];
       const bad = outputs.filter((o) => !FEATURE_OUTPUTS.includes(o));
       if (bad.length)
-        throw new Error(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
+        throw new UsageError(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
       const source = await openExportSource(name, opts.weights, opts.useEma === true);
       const summary = (onnx: Uint8Array) =>
         opts.json &&

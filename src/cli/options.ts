@@ -1,5 +1,6 @@
 /** Option parsers shared by the subcommands: each rejects bad values with a message naming the flag. */
 import { InvalidArgumentError } from "commander";
+import { isPrecision, type Precision, PRECISIONS } from "../graph/precision.ts";
 
 /** A parser for a number option that `valid` accepts; `what` completes "<flag> must be …". */
 function numberParser(flag: string, valid: (n: number) => boolean, what: string) {
@@ -26,3 +27,12 @@ export function nonNegativeNumber(flag: string) {
 export function fractionBelowOne(flag: string) {
   return numberParser(flag, (n) => Number.isFinite(n) && n >= 0 && n < 1, "a number in [0, 1)");
 }
+
+/** `--precision`: one of the inference precisions (graph/precision.ts); anything else is a usage error. */
+export function precisionOption(v: string): Precision {
+  if (!isPrecision(v))
+    throw new InvalidArgumentError(`--precision ${v} is not supported (${PRECISIONS.join(", ")})`);
+  return v;
+}
+
+export const PRECISION_HELP = "fp32, fp16 (half-size weights) or int8 (dynamically quantized linear layers)";

@@ -2,9 +2,9 @@
 import type { Command } from "commander";
 import { checkInputDims } from "../models/config.ts";
 import { FEATURE_OUTPUTS } from "../models/convnext.ts";
-import { type Precision, parsePrecision } from "../graph/precision.ts";
+import type { Precision } from "../graph/precision.ts";
 import { ConvNeXtModel } from "../node/model.ts";
-import { positiveInt } from "./options.ts";
+import { positiveInt, PRECISION_HELP, precisionOption } from "./options.ts";
 import { checkOutput } from "./output-guard.ts";
 import { readTensorFile, requireFloatTensor, writeTensorFile } from "./tensor-files.ts";
 
@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .requiredOption("--input <x.safetensors>", "input file holding tensor x")
     .requiredOption("--output <out.safetensors>", "output file")
     .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
-    .option("--precision <p>", "fp32, or int8 (dynamically quantized linear layers)", parsePrecision, "fp32")
+    .option("--precision <p>", PRECISION_HELP, precisionOption, "fp32")
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--json", "print a summary line: {output, batch, outputs: {name: shape}}")
     .action(async (opts: Options) => {

@@ -29,12 +29,6 @@ export function isPrecision(p: string): p is Precision {
   return Object.hasOwn(REWRITES, p);
 }
 
-/** Checks a `--precision` value. */
-export function parsePrecision(p: string): Precision {
-  if (!isPrecision(p)) throw new Error(`--precision ${p} is not supported (${PRECISIONS.join(", ")})`);
-  return p;
-}
-
 export function applyPrecision(
   g: Graph,
   precision: Precision,

@@ -16,8 +16,6 @@ import type { HostTensor } from "../tensor/host-tensor.ts";
 import type { ConvNeXtConfig } from "./config.ts";
 import { buildConvNeXt, type FeatureName } from "./convnext.ts";
 
-export { type Precision, parsePrecision, PRECISIONS } from "../graph/precision.ts";
-
 export interface InferenceLowering {
   /** Weight precision (default fp32): fp16 weights, or int8 linear layers. */
   precision?: Precision;

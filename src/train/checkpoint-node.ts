@@ -19,11 +19,12 @@
  */
 
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { parseSafetensors, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { writeFileAtomic, writeFilesAtomic } from "../checkpoint/write-atomic-node.ts";
 import { TRAIN_CHECKPOINT_FORMAT, TRAIN_STATE_METADATA } from "../checkpoint/train-layout.ts";
 import type { ConvNeXtConfig } from "../models/config.ts";
+import { LIMITS } from "../tensor/limits.ts";
+import { readBoundedFile } from "../tensor/read-file-node.ts";
 import { type Float32Tensor, float32, type HostTensor, shapeString } from "../tensor/host-tensor.ts";
 import { adamwStateFromTensors, adamwStateToTensors } from "./adamw.ts";
 import type { TrainConfig, TrainState } from "./trainer.ts";
@@ -130,11 +131,8 @@ export async function saveTrainRun<Run>(
 /** The `generation` of a weights file, or null when it is missing or unreadable. */
 async function generationOf(path: string): Promise<string | null> {
   try {
-    const buf = await readFile(path);
-    return (
-      parseSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path).metadata
-        .generation ?? null
-    );
+    const bytes = await readBoundedFile(path, { maxBytes: LIMITS.maxCheckpointBytes, what: "weights" });
+    return parseSafetensors(bytes, path).metadata.generation ?? null;
   } catch {
     return null;
   }
@@ -179,14 +177,10 @@ function float32Of(t: HostTensor | undefined, key: string, path: string): Float3
 
 /** Reads a training checkpoint written by saveTrainCheckpoint. */
 export async function loadTrainCheckpoint<Run = unknown>(path: string): Promise<TrainCheckpoint<Run>> {
-  let bytes: Uint8Array;
-  try {
-    const buf = await readFile(path);
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new Error(`${path}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
-  }
+  const bytes = await readBoundedFile(path, {
+    maxBytes: LIMITS.maxCheckpointBytes,
+    what: "training checkpoint",
+  });
   const { tensors, metadata } = parseSafetensors(bytes, path);
   if (metadata.checkpoint !== TRAIN_CHECKPOINT_FORMAT) {
     throw new Error(

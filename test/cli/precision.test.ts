@@ -47,6 +47,6 @@ test("run --precision int8 writes int8 logits; --precision int4 is refused in on
   const d = maxAbsDiff(readTensors(out).get("logits")!, ref);
   assert.ok(d <= 0.03 * maxAbs(ref) && d > 1e-5, `max |diff| ${d}`);
   const bad = convnext("run", "--weights", weights, "--input", input, "--output", out, "--precision", "int4");
-  assert.notEqual(bad.code, 0);
+  assert.equal(bad.code, 2, "a bad --precision is a usage error");
   assert.match(bad.stderr, /^convnext: .*--precision int4 is not supported \(fp32, fp16, int8\)\n$/);
 });
