@@ -66,7 +66,9 @@ export class FineTuner {
     const n = settings.classes.length;
     if (n < 2) throw new Error(`fine-tuning needs at least 2 classes, got ${n}`);
     this.classes = [...settings.classes];
-    this.config = { ...base.config, numClasses: n };
+    // No stochastic depth: a checkpoint's config may carry its pretraining rate, but a few images for a few
+    // steps want every block every step (and the step graph then needs no drop-path masks).
+    this.config = { ...base.config, numClasses: n, dropPathRate: 0 };
     this.preprocess = base.preprocess;
     this.rng = new Rng(settings.seed ?? 0);
     // Own copies: training updates them in place, and a checkpoint's tensors may be views into one file buffer.

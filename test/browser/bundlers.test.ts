@@ -2,7 +2,7 @@
 // wasm copied beside it, as the README says; without it, a one-line error naming the file), and a Vite page made
 // of the README's fine-tuning code block alone.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -11,6 +11,7 @@ import { build as viteBuild } from "vite";
 import { classify } from "../../src/api/classify-node.ts";
 import { REPO_ROOT } from "../fixtures.ts";
 import { type Chromium, launchChromium, openPage, skipReason } from "./chromium.ts";
+import { readmeFineTuneBlock } from "./readme-block.ts";
 import { type StaticServer, serveStatic } from "./static-server.ts";
 
 const skip = skipReason();
@@ -31,16 +32,6 @@ try {
   window.result = { error: e.message };
 }
 `;
-
-/** The README's fine-tuning example: the first TypeScript block that calls createWebFineTuner. */
-function readmeFineTuneBlock(): string {
-  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
-  const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
-    .map((m) => m[1])
-    .find((b) => b.includes("createWebFineTuner("));
-  assert.ok(block, "README has no fine-tuning example");
-  return block;
-}
 
 describe("user-built pages in headless Chromium", { skip, timeout: 240_000 }, () => {
   let dir = "";

@@ -39,9 +39,18 @@ const label: number = results[0].top[0].label;
 console.log(label);
 `;
 
-const browserAppMjs = `import { createWebClassifier, modelConfig } from "convnext/browser";
+// Classifies one example (raw RGB, decoded by the test) with the bundled model; the outcome lands in window.result.
+const browserAppMjs = `import { createWebClassifier } from "convnext/browser";
 
-console.log(createWebClassifier, modelConfig("convnext_atto"));
+try {
+  const weights = new Uint8Array(await (await fetch("/model.safetensors")).arrayBuffer());
+  const image = new Uint8Array(await (await fetch("/coat.rgb")).arrayBuffer());
+  const clf = await createWebClassifier({ weights });
+  const [top] = await clf.classifyImages([{ data: image, width: 28, height: 28 }]);
+  window.result = { top };
+} catch (e) {
+  window.result = { error: e.message };
+}
 `;
 
 const indexHtml = `<!doctype html>

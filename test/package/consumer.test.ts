@@ -3,14 +3,27 @@
 // resolution) and two bundlers for the browser entry. Nothing here reads the repository's sources.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { classify } from "../../src/api/classify-node.ts";
+import { decodeImage } from "../../src/preprocess/decode-node.ts";
 import { modelConfig } from "../../src/models/variants.ts";
 import { paramShapes } from "../../src/models/convnext.ts";
 import { countParams } from "../../src/models/count.ts";
+import { launchChromium, openPage, skipReason } from "../browser/chromium.ts";
+import { readmeFineTuneBlock } from "../browser/readme-block.ts";
+import { serveStatic } from "../browser/static-server.ts";
 import { REPO_ROOT } from "../fixtures.ts";
 import { CONSUMER_FILES } from "./consumer-files.ts";
 
@@ -158,5 +171,67 @@ describe("the packed package, installed into an empty folder", { timeout: 900_00
       `vite produced no real bundle: ${assets.join(", ")}`,
     );
     assert.ok(existsSync(join(dir, "vite-out", "index.html")));
+  });
+
+  // The outside view of the browser issue: pages built from the installed package alone, run in Chromium.
+  it("the Vite page classifies in headless Chromium as Node does", { skip: skipReason() }, async () => {
+    const coat = join(REPO_ROOT, "assets", "examples", "coat.png");
+    writeFileSync(join(dir, "vite-out", "coat.rgb"), (await decodeImage(coat)).data);
+    const model = join(dir, "node_modules/convnext/assets/models/fashion-mnist/model.safetensors");
+    const server = await serveStatic({ "/": join(dir, "vite-out"), "/model.safetensors": model });
+    const chromium = await launchChromium();
+    try {
+      const { page, errors } = await openPage(chromium.browser, `${server.url}/`);
+      await page.waitForFunction(() => (window as any).result !== undefined, { timeout: 120_000 });
+      const result = await page.evaluate(() => (window as any).result);
+      assert.equal(result.error, undefined, `${result.error}\n${errors.join("\n")}`);
+      const [expected] = await classify([coat]);
+      assert.equal(result.top[0].label, expected.top[0].label);
+      assert.ok(Math.abs(result.top[0].prob - expected.top[0].prob) < 1e-5);
+    } finally {
+      await chromium.close();
+      await server.close();
+    }
+  });
+
+  it("a Vite page made of the README's fine-tuning block alone trains in headless Chromium", {
+    skip: skipReason(),
+  }, async () => {
+    const root = join(dir, "readme-page");
+    mkdirSync(root);
+    writeFileSync(
+      join(root, "index.html"),
+      CONSUMER_FILES["index.html"].replace("./browser-app.mjs", "./main.ts"),
+    );
+    writeFileSync(join(root, "main.ts"), readmeFineTuneBlock());
+    ok(
+      sh(
+        join(BIN, "vite"),
+        ["build", "--logLevel", "error", "--base", "./", "--outDir", "../readme-out"],
+        root,
+      ),
+      "vite build of the README block",
+    );
+    const server = await serveStatic({ "/": join(dir, "readme-out") });
+    const chromium = await launchChromium();
+    try {
+      const page = await chromium.browser.newPage();
+      const losses: number[] = [];
+      page.on("console", (m) => {
+        const hit = /^step \d+: loss ([\d.]+)$/.exec(m.text());
+        if (hit) losses.push(Number(hit[1]));
+      });
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => document.body.textContent?.startsWith("a blue square"), {
+        timeout: 150_000,
+      });
+      assert.ok(
+        losses.length >= 2 && losses[losses.length - 1] < losses[0],
+        `loss did not fall: ${losses.join(", ")}`,
+      );
+    } finally {
+      await chromium.close();
+      await server.close();
+    }
   });
 });
