@@ -22,7 +22,10 @@ test("embed writes no output when an input it was given fails", () => {
     const r = convnext("embed", good, bad, "--weights", V1_SMALL, "--threads", "1", "--output", out);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /broken\.png/);
-    assert.match(r.stderr, new RegExp(`${name.replace(".", "\\.")} not written: 1 input\\(s\\) failed`));
+    assert.match(
+      r.stderr,
+      new RegExp(`${name.replace(".", "\\.")}: not written \\(1 named input\\(s\\) failed\\)`),
+    );
     assert.deepEqual(readdirSync(tmp).sort(), ["broken.png"], name);
   }
   // An existing output keeps its contents.
