@@ -6,6 +6,7 @@
  */
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
+import { UsageError } from "./errors.ts";
 
 export interface CommandInput {
   /** How the command names it in messages: `--weights`, `--input`, `image`, … */
@@ -38,18 +39,18 @@ async function realTarget(path: string): Promise<string> {
   return join(dir, basename(path));
 }
 
-/** Throws one line when `output` has the wrong extension or would replace (or land inside) one of `inputs`. */
+/** Throws one line (a usage error: exit 2) when `output` has the wrong extension or would replace (or land inside) one of `inputs`. */
 export async function checkOutput(output: OutputSpec, inputs: readonly CommandInput[]): Promise<void> {
   const name = basename(output.path).toLowerCase();
   if (!output.extensions.some((ext) => name.endsWith(ext) && name.length > ext.length)) {
-    throw new Error(
+    throw new UsageError(
       `${output.flag} ${output.path}: must end in ${output.extensions.join(" or ")} (${output.writes} is written)`,
     );
   }
   // Found out now rather than after the work: the folder the output goes into must exist.
   const folder = await statOrUndefined(dirname(resolve(output.path)));
   if (!folder?.isDirectory())
-    throw new Error(`${output.flag} ${output.path}: folder ${dirname(output.path)} does not exist`);
+    throw new UsageError(`${output.flag} ${output.path}: folder ${dirname(output.path)} does not exist`);
   await refuseInputAsOutput(output, inputs);
 }
 
@@ -59,7 +60,7 @@ export async function refuseInputAsOutput(
   inputs: readonly CommandInput[],
 ): Promise<void> {
   const outStat = await statOrUndefined(output.path);
-  if (outStat?.isDirectory()) throw new Error(`${output.flag} ${output.path}: is a directory`);
+  if (outStat?.isDirectory()) throw new UsageError(`${output.flag} ${output.path}: is a directory`);
   const outReal = await realTarget(output.path);
   for (const input of inputs) {
     if (input.path === undefined) continue;
@@ -70,11 +71,11 @@ export async function refuseInputAsOutput(
       outReal === inReal ||
       (outStat !== undefined && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
     if (same)
-      throw new Error(
+      throw new UsageError(
         `${output.flag} ${output.path}: is the ${input.flag} file ${input.path}; refusing to overwrite an input`,
       );
     if (input.folder && inStat.isDirectory() && outReal.startsWith(inReal + sep))
-      throw new Error(
+      throw new UsageError(
         `${output.flag} ${output.path}: lies inside the ${input.flag} folder ${input.path}; refusing to write into an input`,
       );
   }

@@ -65,11 +65,11 @@ test("wrong or bare extensions, folders and missing folders are refused; case do
   await assert.rejects(checkOutput(st(folderNamedLikeAFile), []), /is a directory/);
 });
 
-/** Runs a command that must refuse: non-zero exit, one stderr line naming the output, inputs unchanged. */
+/** Runs a command that must refuse: a usage error (exit 2), one stderr line naming the output, inputs unchanged. */
 function refused(args: string[], inputs: string[], pattern: RegExp): void {
   const before = inputs.map((f) => readFileSync(f));
   const r = convnext(...args);
-  assert.notEqual(r.code, 0, `${args.join(" ")} succeeded`);
+  assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], pattern);
