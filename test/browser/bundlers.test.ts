@@ -11,6 +11,7 @@ import { build as viteBuild } from "vite";
 import { classify } from "../../src/api/classify-node.ts";
 import { REPO_ROOT } from "../fixtures.ts";
 import { type Chromium, launchChromium, openPage, skipReason } from "./chromium.ts";
+import { classifyApp } from "./classify-app.ts";
 import { readmeFineTuneBlock } from "./readme-block.ts";
 import { type StaticServer, serveStatic } from "./static-server.ts";
 
@@ -19,19 +20,7 @@ const ENTRY = join(REPO_ROOT, "src", "browser.ts");
 const WASM = join(REPO_ROOT, "node_modules", "onnxruntime-web", "dist", "ort-wasm-simd-threaded.wasm");
 const PAGE = '<!doctype html><html><body><script type="module" src="./app.js"></script></body></html>';
 
-// Classifies one example with the bundled model; the outcome lands in window.result.
-const ESBUILD_APP = `import { configureWebRuntime, createWebClassifier } from "convnext/browser";
-configureWebRuntime({ threads: 1 });
-try {
-  const weights = new Uint8Array(await (await fetch("/model.safetensors")).arrayBuffer());
-  const image = new Uint8Array(await (await fetch("/coat.rgb")).arrayBuffer());
-  const clf = await createWebClassifier({ weights });
-  const [top] = await clf.classifyImages([{ data: image, width: 28, height: 28 }]);
-  window.result = { top };
-} catch (e) {
-  window.result = { error: e.message };
-}
-`;
+const ESBUILD_APP = classifyApp(1);
 
 describe("user-built pages in headless Chromium", { skip, timeout: 240_000 }, () => {
   let dir = "";

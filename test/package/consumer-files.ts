@@ -1,5 +1,6 @@
 // The files of a small consumer project, written beside the installed tarball by consumer.test.ts.
 // Each uses only the package's public entries, as a user's code would.
+import { classifyApp } from "../browser/classify-app.ts";
 
 const classifyMjs = `import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,20 +40,6 @@ const label: number = results[0].top[0].label;
 console.log(label);
 `;
 
-// Classifies one example (raw RGB, decoded by the test) with the bundled model; the outcome lands in window.result.
-const browserAppMjs = `import { createWebClassifier } from "convnext/browser";
-
-try {
-  const weights = new Uint8Array(await (await fetch("/model.safetensors")).arrayBuffer());
-  const image = new Uint8Array(await (await fetch("/coat.rgb")).arrayBuffer());
-  const clf = await createWebClassifier({ weights });
-  const [top] = await clf.classifyImages([{ data: image, width: 28, height: 28 }]);
-  window.result = { top };
-} catch (e) {
-  window.result = { error: e.message };
-}
-`;
-
 const indexHtml = `<!doctype html>
 <html><body><script type="module" src="./browser-app.mjs"></script></body></html>
 `;
@@ -64,6 +51,6 @@ export const CONSUMER_FILES: Record<string, string> = {
   "require.cjs": requireCjs,
   "consumer.ts": consumerTs,
   "consumer-wrong.ts": consumerWrongTs,
-  "browser-app.mjs": browserAppMjs,
+  "browser-app.mjs": classifyApp(),
   "index.html": indexHtml,
 };
