@@ -10,12 +10,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { ConvNeXtConfig } from "../src/models/config.ts";
 import { modelConfig } from "../src/models/variants.ts";
 import { createSession } from "../src/runtime/session-node.ts";
-import { float32, type HostTensor } from "../src/tensor/host-tensor.ts";
 import { Rng } from "../src/train/rng.ts";
 import { buildTrainStep } from "../src/train/step-graph.ts";
 import { convnextTrainable } from "../src/train/trainable.ts";
 import { fashionMnistModel } from "./fashion-mnist-model.ts";
 import { compareAllMs } from "./stats.ts";
+import { randomStepFeeds } from "./step-feeds.ts";
 
 const [mode, model, res, batch, ...rest] = process.argv.slice(2);
 const cfg: ConvNeXtConfig =
@@ -27,26 +27,7 @@ if (mode === "write") {
   writeFileSync(rest[0], step.onnx);
 } else if (mode === "time") {
   const [repeats, ...files] = rest;
-  const rng = new Rng(1);
-  const draw = (dims: number[], scale: number, offset = 0) =>
-    float32(
-      dims,
-      Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => offset + scale * rng.normal()),
-    );
-  const feeds: Record<string, HostTensor> = { x: draw(shape, 1) };
-  for (const [name, dims] of step.params) {
-    const oneD = dims.length === 1 && (name.endsWith(".weight") || name.endsWith("gamma"));
-    feeds[name] = oneD ? draw(dims, 0.1, 1) : draw(dims, 0.1);
-  }
-  const targets = new Float32Array(shape[0] * cfg.numClasses).fill(0.1 / cfg.numClasses);
-  for (let i = 0; i < shape[0]; i++) targets[i * cfg.numClasses + (i % cfg.numClasses)] += 0.9;
-  feeds.targets = float32([shape[0], cfg.numClasses], targets);
-  for (const { name, keep } of step.dropPath) {
-    feeds[name] = float32(
-      [shape[0], 1, 1, 1],
-      Float32Array.from({ length: shape[0] }, () => (rng.uniform() < keep ? 1 / keep : 0)),
-    );
-  }
+  const feeds = randomStepFeeds(step, cfg, new Rng(1));
   const threads = Number(process.env.THREADS ?? 2);
   const sessions = await Promise.all(
     files.map((f) => createSession(new Uint8Array(readFileSync(f)), { threads, spinning: false })),

@@ -7,6 +7,10 @@
  * the measured fp32 peak of the same onnxruntime (its best SGEMM on large square matrices), and peak RSS.
  * On a shared machine wall time measures how much of the cores the process got as much as the engines, so the
  * ratios and the share of the peak are also given in CPU time (per busy core), which load disturbs far less.
+ * At batch 32 each graph also runs "split", as `ConvNeXtModel` runs such a batch (runtime/batch-parallel-node.ts):
+ * on 2 threads spread over one single-thread session per thread on worker threads, an image at a time; on 1
+ * thread the one session with the batch cut into runs of one image. The ratios stay against the peers run as one
+ * session with the whole batch, as transformers.js runs them.
  */
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
@@ -16,6 +20,8 @@ import { countMacs } from "../src/models/count.ts";
 import { inferenceGraph } from "../src/models/inference-graph.ts";
 import { initParams } from "../src/models/init.ts";
 import { modelConfig } from "../src/models/variants.ts";
+import { BatchParallelSession } from "../src/runtime/batch-parallel-node.ts";
+import type { RunnableSession } from "../src/runtime/session.ts";
 import { createSession } from "../src/runtime/session-node.ts";
 import { float32 } from "../src/tensor/host-tensor.ts";
 import { Rng } from "../src/train/rng.ts";
@@ -50,6 +56,7 @@ export interface InferenceReport {
 type Peak = { wall: number; perCpuSecond: number };
 
 const ENGINES = ["ours fp32", "ours int8", "peer fp32", "peer uint8"] as const;
+const SPLIT = " split";
 
 export async function benchInference(
   fixtures: string,
@@ -75,35 +82,48 @@ export async function benchInference(
   for (const threads of threadCounts) {
     peakGflops[threads] = await sgemmPeakGflops(threads);
     const sessions = await Promise.all(models.map((m) => createSession(m, { threads, spinning: false })));
+    // On one thread "split" is the same session with the batch cut into runs of one image.
+    const split: RunnableSession[] =
+      threads > 1
+        ? await Promise.all(models.map((m) => BatchParallelSession.create(m, threads, 1)))
+        : sessions.map((s) => BatchParallelSession.over([s], 1));
     for (const batch of batches) {
       const x = float32(
         [batch, 3, 224, 224],
         Float32Array.from({ length: batch * 3 * 224 * 224 }, () => rng.normal()),
       );
+      const engines = [
+        ...sessions.map((s, k) => ({ name: ENGINES[k], run: () => s.run({ [feeds[k]]: x }) })),
+        ...(batch > 1 ? split : []).map((s, k) => ({
+          name: `${ENGINES[k]}${SPLIT}`,
+          run: () => s.run({ [feeds[k]]: x }),
+        })),
+      ];
       const times = await compareAllMs(
-        sessions.map((s, k) => () => s.run({ [feeds[k]]: x })),
+        engines.map((e) => e.run),
         repeats(batch),
         batch === 1 ? 2 : 1,
       );
       const perImage = times.map((t) => t.median / batch);
       const cpu = times.map((t) => t.cpuMedian / batch);
-      times.forEach((_, k) => {
+      const [fp32, uint8] = [ENGINES.indexOf("peer fp32"), ENGINES.indexOf("peer uint8")];
+      engines.forEach((e, k) => {
         rows.push({
           batch,
           threads,
-          engine: ENGINES[k],
+          engine: e.name,
           msPerImage: perImage[k],
           cpuMsPerImage: cpu[k],
-          ratioToPeerFp32: perImage[k] / perImage[2],
-          ratioToPeerUint8: perImage[k] / perImage[3],
-          cpuRatioToPeerFp32: cpu[k] / cpu[2],
-          cpuRatioToPeerUint8: cpu[k] / cpu[3],
+          ratioToPeerFp32: perImage[k] / perImage[fp32],
+          ratioToPeerUint8: perImage[k] / perImage[uint8],
+          cpuRatioToPeerFp32: cpu[k] / cpu[fp32],
+          cpuRatioToPeerUint8: cpu[k] / cpu[uint8],
           gflops: (2 * macs) / (perImage[k] * 1e6),
           shareOfPeak: (2 * macs) / (cpu[k] * 1e6) / peakGflops[threads].perCpuSecond,
         });
       });
     }
-    for (const s of sessions) await s.release();
+    for (const s of [...sessions, ...(threads > 1 ? split : [])]) await s.release();
   }
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
   return {
@@ -120,22 +140,27 @@ function format(rows: InferenceRow[], macs: number, peak: Record<number, Peak>, 
     `ConvNeXt-T 224² inference, ms per image (median), ${(macs / 1e9).toFixed(2)} GMACs per image; ` +
       `measured SGEMM peak GFLOP/s: ${peaks}`,
     "ratios: wall (CPU time); of-peak: GFLOP per CPU second over the SGEMM peak per CPU second",
-    "batch threads engine       ms/img  cpu-ms/img  /peer-fp32      /peer-uint8      GFLOP/s  of-peak",
+    "split: the batch an image at a time (2 threads: over one single-thread worker session per thread); " +
+      "ratios against the peers as one session",
+    "batch threads engine             ms/img  cpu-ms/img  /peer-fp32      /peer-uint8      GFLOP/s  of-peak",
   ];
   const ratio = (wall: number, cpu: number) => `${wall.toFixed(2)} (${cpu.toFixed(2)})`.padEnd(15);
   for (const r of rows) {
     lines.push(
-      `${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.engine.padEnd(11)} ` +
+      `${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.engine.padEnd(17)} ` +
         `${fmt(r.msPerImage).padStart(7)} ${fmt(r.cpuMsPerImage).padStart(11)}  ` +
         `${ratio(r.ratioToPeerFp32, r.cpuRatioToPeerFp32)} ${ratio(r.ratioToPeerUint8, r.cpuRatioToPeerUint8)} ` +
         `${r.gflops.toFixed(0).padStart(7)} ${`${(100 * r.shareOfPeak).toFixed(0)}%`.padStart(8)}`,
     );
   }
-  // Batching pays when batch 32 costs less per image than batch 1 at the same thread count.
+  // Batching pays when batch 32 costs less per image than batch 1 at the same thread count; "split" rows are
+  // against the same graph's batch 1 as one session (how ConvNeXtModel runs a single image).
+  const find = (threads: number, engine: string, batch: number) =>
+    rows.find((r) => r.threads === threads && r.engine === engine && r.batch === batch);
   for (const threads of new Set(rows.map((r) => r.threads))) {
-    for (const engine of ENGINES) {
-      const one = rows.find((r) => r.threads === threads && r.engine === engine && r.batch === 1);
-      const many = rows.find((r) => r.threads === threads && r.engine === engine && r.batch === 32);
+    for (const engine of [...ENGINES, ...ENGINES.map((e) => `${e}${SPLIT}`)]) {
+      const one = find(threads, engine.replace(SPLIT, ""), 1);
+      const many = find(threads, engine, 32);
       if (one && many)
         lines.push(
           `${engine}, ${threads} thread(s): batch 32 is ${(one.msPerImage / many.msPerImage).toFixed(2)}x ` +

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { readOnnxSummary } from "../graph/onnx-read.ts";
 import { checkInputDims } from "../models/config.ts";
 import type { FeatureName } from "../models/convnext.ts";
-import { createSession } from "../runtime/session-node.ts";
+import { BatchSessions } from "../node/batch-sessions.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { type ClassifierOptions, ImageClassifier, type RunnableModel } from "./classify-node.ts";
 import { readExportMetadata } from "./onnx-metadata.ts";
@@ -26,7 +26,12 @@ export async function openOnnxClassifier(
     throw new Error(`${path}: expected one graph input, found ${summary.inputs.length}`);
   const input = summary.inputs[0].name;
   const available = new Set(summary.outputs.map((o) => o.name));
-  const session = await createSession(bytes, { threads: opts.threads });
+  const sessions = new BatchSessions(facts.config, bytes.byteLength, opts.threads);
+  // Started now, as before batches existed, so that a file onnxruntime cannot load fails here, not at the first
+  // image; larger batches start their worker sessions on first use.
+  const size = facts.preprocess.config.inputSize;
+  const [h, w] = typeof size === "number" ? [size, size] : size;
+  await sessions.get("file", () => bytes, 1, h, w);
   const model: RunnableModel = {
     config: facts.config,
     forward: async (x: HostTensor, outputs: readonly FeatureName[] = ["logits"]) => {
@@ -36,9 +41,10 @@ export async function openOnnxClassifier(
         throw new Error(
           `${path}: exported without output ${missing.join(", ")} (has ${[...available].join(", ")})`,
         );
-      return session.run({ [input]: x }, outputs);
+      const [batch, , h, w] = x.dims;
+      return (await sessions.get("file", () => bytes, batch, h, w)).run({ [input]: x }, outputs);
     },
-    release: () => session.release(),
+    release: () => sessions.release(),
   };
   const info = { name: path, weightsPath: path, labelSource: "metadata" as const };
   return new ImageClassifier(model, facts.preprocess, facts.labels, info, opts);

@@ -11,6 +11,30 @@ const [result] = await classify([image]);
 console.log(JSON.stringify(result));
 `;
 
+// A batch on 1 thread (one session, runs of one image) and on 2 (two worker sessions started from the package's
+// compiled files): the same logits.
+const batchMjs = `import { ConvNeXtModel, float32, initParams, modelConfig } from "convnext";
+
+const config = modelConfig("convnext_atto");
+let seed = 1;
+const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.1;
+const weights = initParams(config, rand);
+const x = float32([3, 3, 224, 224], Float32Array.from({ length: 3 * 3 * 224 * 224 }, rand));
+const one = new ConvNeXtModel(config, weights, 1);
+const two = new ConvNeXtModel(config, weights, 2);
+const a = (await one.forward(x)).logits.data;
+const b = (await two.forward(x)).logits.data;
+let diff = 0;
+let scale = 0;
+for (let i = 0; i < a.length; i++) {
+  diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  scale = Math.max(scale, Math.abs(a[i]));
+}
+await one.release();
+await two.release();
+console.log(JSON.stringify({ n: a.length, diff, scale }));
+`;
+
 const entriesMjs = `const node = await import("convnext");
 const browser = await import("convnext/browser");
 console.log(JSON.stringify({ node: Object.keys(node).sort(), browser: Object.keys(browser).sort() }));
@@ -48,6 +72,7 @@ export const CONSUMER_FILES: Record<string, string> = {
   "package.json": `${JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2)}\n`,
   "classify.mjs": classifyMjs,
   "entries.mjs": entriesMjs,
+  "batch.mjs": batchMjs,
   "require.cjs": requireCjs,
   "consumer.ts": consumerTs,
   "consumer-wrong.ts": consumerWrongTs,

@@ -96,6 +96,12 @@ describe("the packed package, installed into an empty folder", { timeout: 900_00
     assert.ok(Math.abs(out.top[0].prob - expected.top[0].prob) < 1e-6);
   });
 
+  it("plain node runs a batch on worker sessions from the compiled files, as on one thread", () => {
+    const out = JSON.parse(ok(sh("node", ["batch.mjs"], dir), "node batch.mjs"));
+    assert.equal(out.n, 3 * 1000);
+    assert.ok(out.scale > 0 && out.diff <= 1e-5 * out.scale, `max |Δ| ${out.diff} of ${out.scale}`);
+  });
+
   it("plain node imports the browser entry, and CommonJS can require the Node entry", () => {
     const names = JSON.parse(ok(sh("node", ["entries.mjs"], dir), "node entries.mjs"));
     assert.ok(names.browser.includes("createWebClassifier"), "browser entry lacks createWebClassifier");
