@@ -64,6 +64,7 @@ export class BatchParallelSession implements RunnableSession {
     const entries = Object.entries(feeds);
     if (entries.length === 0) throw new Error("no feeds");
     const batch = entries[0][1].dims[0];
+    if (!(batch >= 1)) throw new Error(`a batch needs at least one image, got ${batch}`);
     const per = Math.max(1, Math.min(this.imagesPerRun, Math.ceil(batch / this.workers.length)));
     const starts = Array.from({ length: Math.ceil(batch / per) }, (_, i) => i * per);
     const parts: Record<string, HostTensor>[] = new Array(starts.length);
@@ -75,7 +76,12 @@ export class BatchParallelSession implements RunnableSession {
         const slice = Object.fromEntries(
           entries.map(([name, t]) => [name, t.dims[0] === batch ? rows(t, from, to) : t]),
         );
-        parts[k] = await worker.run(slice, fetches);
+        try {
+          parts[k] = await worker.run(slice, fetches);
+        } catch (err) {
+          next = starts.length; // the batch has failed: the other workers take no more runs
+          throw err;
+        }
       }
     };
     await Promise.all(this.workers.map(work));

@@ -51,6 +51,10 @@ test("a batch split over worker sessions gives each image's outputs in batch ord
       (await whole.run({ x: images(1, 1, 32, 2) })).logits,
       "batch 1",
     );
+    // A run that fails fails the batch with the engine's error, and the workers serve the next batch.
+    await assert.rejects(split.run({ x: images(4, 2, 32, 1) }), /dimension/i);
+    await assert.rejects(split.run({ x: images(0, 1, 32, 1) }), /at least one image/);
+    assertSame((await split.run({ x })).logits, expected.logits, "after a failure");
   } finally {
     await whole.release();
     await split.release();
