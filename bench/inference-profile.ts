@@ -46,14 +46,11 @@ async function profile(model: Uint8Array, batch: number, threads: number, runs: 
   }
 }
 
-export async function benchInferenceProfile(
-  precision: Precision = "fp32",
-  threads = 2,
-  batches = [1, 8, 32],
-): Promise<string[]> {
+/** ConvNeXt-T's inference graph (logits) with random weights, the model the inference benchmarks time. */
+export function convnextTinyOnnx(precision: Precision = "fp32"): Uint8Array {
   const cfg = modelConfig("convnext_tiny", { layerScaleInit: 0.5 });
   const rng = new Rng(0);
-  const model = toOnnxBytes(
+  return toOnnxBytes(
     inferenceGraph(
       cfg,
       initParams(cfg, () => rng.normal()),
@@ -61,6 +58,14 @@ export async function benchInferenceProfile(
       { precision },
     ),
   );
+}
+
+export async function benchInferenceProfile(
+  precision: Precision = "fp32",
+  threads = 2,
+  batches = [1, 8, 32],
+): Promise<string[]> {
+  const model = convnextTinyOnnx(precision);
   const profiles: Map<string, number>[] = [];
   for (const batch of batches) profiles.push(await profile(model, batch, threads, batch >= 32 ? 2 : 5));
   const ops = [...profiles[0].keys()].sort((a, b) => profiles[0].get(b)! - profiles[0].get(a)!);
