@@ -53,12 +53,14 @@ export class BatchSessions {
 
   /**
    * `threads`: onnxruntime threads in all (default: all cores); `weightBytes`: the size of one copy of the
-   * weights, which each worker session holds.
+   * weights, which each worker session holds; `onnxIsFresh`: each call of get's `onnx()` makes new bytes, which
+   * a worker may then take instead of a copy.
    */
   constructor(
     private readonly config: ConvNeXtConfig,
     private readonly weightBytes: number,
     private readonly threads?: number,
+    private readonly onnxIsFresh = false,
   ) {}
 
   /** The session for a batch of `batch` images of h × w running graph `key`, made from `onnx()` on first use. */
@@ -74,7 +76,9 @@ export class BatchSessions {
       if (mode === "runs") {
         s = createSession(onnx(), { threads: 1 }).then((one) => BatchParallelSession.over([one], perRun));
       } else if (workers > 1) {
-        s = BatchParallelSession.create(onnx(), workers, perRun, Math.floor(threads / workers));
+        s = BatchParallelSession.create(onnx(), workers, perRun, Math.floor(threads / workers), {
+          handOver: this.onnxIsFresh,
+        });
       } else {
         s = createSession(onnx(), { threads: this.threads });
       }

@@ -39,7 +39,7 @@ export class ConvNeXtModel {
     checkParams(paramShapes(config), weights, source);
     let weightBytes = 0;
     for (const t of weights.values()) weightBytes += t.data.byteLength;
-    this.sessions = new BatchSessions(config, weightBytes, threads);
+    this.sessions = new BatchSessions(config, weightBytes, threads, true);
   }
 
   /** Loads any supported checkpoint (safetensors, .pth, HF folder; official/timm/torchvision/HF names). */

@@ -30,19 +30,29 @@ export class BatchParallelSession implements RunnableSession {
 
   /**
    * `workers` sessions of `model` with `threadsPerWorker` threads each (default 1); each run hands a worker
-   * `imagesPerRun` images at a time (fewer when the batch is too small to give every worker that many).
+   * `imagesPerRun` images at a time (fewer when the batch is too small to give every worker that many). With
+   * `handOver` the last worker takes `model`'s own bytes (the caller's array is left empty) and the others a copy
+   * each; without, every worker gets a copy.
    */
   static async create(
     model: Uint8Array,
     workers: number,
     imagesPerRun = 1,
     threadsPerWorker = 1,
+    opts: { handOver?: boolean } = {},
   ): Promise<BatchParallelSession> {
     if (!Number.isInteger(workers) || workers < 1)
       throw new Error(`workers must be a positive integer, got ${workers}`);
     const threads = Math.max(1, Math.floor(threadsPerWorker));
     const settled = await Promise.allSettled(
-      Array.from({ length: workers }, () => WorkerSession.create(model, { threads, spinning: false })),
+      Array.from({ length: workers }, (_, k) =>
+        WorkerSession.create(
+          // `new Uint8Array(model)` copies; `model.slice()` would not on a Node Buffer.
+          opts.handOver && k === workers - 1 ? model : new Uint8Array(model),
+          { threads, spinning: false },
+          { handOver: true },
+        ),
+      ),
     );
     const ready = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     const failed = settled.find((s) => s.status === "rejected");

@@ -12,9 +12,10 @@ export function siblingModule(relativeStem: string, base: string): URL {
   return new URL(`${relativeStem}${base.endsWith(".ts") ? ".ts" : ".js"}`, base);
 }
 
-export function spawnWorker(entry: URL, workerData: unknown): Worker {
-  if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData });
+/** `transferList`: buffers inside `workerData` that move to the worker instead of being copied. */
+export function spawnWorker(entry: URL, workerData: unknown, transferList: ArrayBuffer[] = []): Worker {
+  if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData, transferList });
   const tsx = import.meta.resolve("tsx/esm/api");
   const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return new Worker(code, { eval: true, workerData, transferList });
 }

@@ -51,6 +51,16 @@ test("a batch split over worker sessions gives each image's outputs in batch ord
       (await whole.run({ x: images(1, 1, 32, 2) })).logits,
       "batch 1",
     );
+    // Without handOver the caller keeps its bytes; with it the last worker takes them (no copy).
+    assert.ok(onnx.byteLength > 0);
+    const given = new Uint8Array(onnx);
+    const handedOver = await BatchParallelSession.create(given, 2, 1, 1, { handOver: true });
+    try {
+      assert.equal(given.byteLength, 0, "the bytes moved to a worker");
+      assertSame((await handedOver.run({ x })).logits, expected.logits, "handed-over model");
+    } finally {
+      await handedOver.release();
+    }
     // A run that fails fails the batch with the engine's error, and the workers serve the next batch.
     await assert.rejects(split.run({ x: images(4, 2, 32, 1) }), /dimension/i);
     await assert.rejects(split.run({ x: images(0, 1, 32, 1) }), /at least one image/);
