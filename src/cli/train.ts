@@ -154,7 +154,7 @@ function positiveNumber(name: string) {
 // ---------------------------------------------------------------------------------------------------------
 // The model
 
-/** The Fashion-MNIST architecture (bench/fashion-mnist.ts): patchify 2×2 and 3×3 kernels suit 32×32 inputs. */
+/** The bundled Fashion-MNIST model's architecture (docs/fashion-mnist): patchify 2×2 and 3×3 kernels suit 32×32 inputs. */
 
 const CONFIG_KEYS = new Set(["dims", "depths", ...Object.keys(DEFAULT_CONFIG)]);
 
