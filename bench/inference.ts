@@ -15,8 +15,7 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { toOnnxBytes } from "../src/graph/onnx.ts";
-import { buildConvNeXt } from "../src/models/convnext.ts";
-import { countMacs } from "../src/models/count.ts";
+import { imageMacs } from "../src/models/count.ts";
 import { inferenceGraph } from "../src/models/inference-graph.ts";
 import { initParams } from "../src/models/init.ts";
 import { modelConfig } from "../src/models/variants.ts";
@@ -68,7 +67,7 @@ export async function benchInference(
   const cfg = modelConfig("convnext_tiny", { layerScaleInit: 0.5 });
   const rng = new Rng(0);
   const weights = initParams(cfg, () => rng.normal());
-  const macs = countMacs(buildConvNeXt(cfg, { inputShape: [1, 3, 224, 224] }).graph);
+  const macs = imageMacs(cfg, 224);
   const peer = (file: string) => new Uint8Array(gunzipSync(readFileSync(`${fixtures}/peers/${file}`)));
   const models = [
     toOnnxBytes(inferenceGraph(cfg, weights, ["logits"])),

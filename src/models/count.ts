@@ -5,6 +5,8 @@
  */
 import type { Graph } from "../graph/graph.ts";
 import { numel } from "../tensor/host-tensor.ts";
+import type { ConvNeXtConfig } from "./config.ts";
+import { buildConvNeXt } from "./convnext.ts";
 
 export function countMacs(g: Graph): number {
   let macs = 0;
@@ -28,4 +30,9 @@ export function countParams(shapes: Map<string, number[]> | Iterable<number[]>):
   let total = 0;
   for (const s of list) total += numel(s);
   return total;
+}
+
+/** Multiply-adds of the inference forward pass for one h × w image. */
+export function imageMacs(cfg: ConvNeXtConfig, h: number, w = h): number {
+  return countMacs(buildConvNeXt(cfg, { inputShape: [1, cfg.inChans, h, w] }).graph);
 }

@@ -8,8 +8,7 @@
  */
 import { availableParallelism } from "node:os";
 import type { ConvNeXtConfig } from "../models/config.ts";
-import { buildConvNeXt } from "../models/convnext.ts";
-import { countMacs } from "../models/count.ts";
+import { imageMacs } from "../models/count.ts";
 import { BatchParallelSession } from "../runtime/batch-parallel-node.ts";
 import type { RunnableSession } from "../runtime/session.ts";
 import { createSession } from "../runtime/session-node.ts";
@@ -93,7 +92,7 @@ export class BatchSessions {
     const key = `${h}x${w}`;
     let macs = this.macsPerImage.get(key);
     if (macs === undefined) {
-      macs = countMacs(buildConvNeXt(this.config, { inputShape: [1, this.config.inChans, h, w] }).graph);
+      macs = imageMacs(this.config, h, w);
       this.macsPerImage.set(key, macs);
     }
     return macs;
