@@ -1,10 +1,13 @@
-// Shared test helpers: reading fixture tensors and comparing them; a dead process's pid; a local HTTP server.
+// Shared test helpers: reading fixture tensors and comparing them; a dead process's pid; a local HTTP server;
+// a temporary directory that goes when the test file ends.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before } from "node:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseSafetensors } from "../src/checkpoint/safetensors.ts";
 import type { HostTensor } from "../src/tensor/host-tensor.ts";
 
@@ -69,4 +72,11 @@ export function localServer(handler: RequestListener): { base: () => string } {
   });
   after(() => server.close());
   return { base: () => base };
+}
+
+/** A new directory under the system's temp folder, removed with everything in it when the test file ends. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

@@ -1,15 +1,14 @@
 // Architectures read from files are checked before a graph is built from them.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { loadCheckpointFile } from "../../src/checkpoint/load-node.ts";
 import { readHfConfig } from "../../src/checkpoint/conventions.ts";
 import { inferConfig } from "../../src/checkpoint/infer-architecture.ts";
 import type { HostTensor } from "../../src/tensor/host-tensor.ts";
 import { fixture } from "../fixtures.ts";
-import { assertOneLineError, readTensors, rejectsOneLine } from "../helpers.ts";
+import { assertOneLineError, readTensors, rejectsOneLine, tempDir } from "../helpers.ts";
 
 const timm = readTensors(fixture("models", "v1-small", "timm.safetensors"));
 
@@ -70,8 +69,7 @@ test("an HF config with a non-positive eps, a long or non-integer size list, or 
 });
 
 test("an HF folder whose config.json has layer_norm_eps -1 is refused naming the config", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "convnext-hf-eps-"));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir("convnext-hf-eps-");
   const hf = fixture("models", "v1-small", "hf");
   const config = JSON.parse(readFileSync(join(hf, "config.json"), "utf8"));
   writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, layer_norm_eps: -1 }));

@@ -1,26 +1,15 @@
 import assert from "node:assert/strict";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { loadCheckpointFile, saveSafetensors, writeFileAtomic } from "../../src/checkpoint/load-node.ts";
 import { parseSafetensors, serializeSafetensors } from "../../src/checkpoint/safetensors.ts";
 import type { HostTensor } from "../../src/tensor/host-tensor.ts";
 import { fixture } from "../fixtures.ts";
-import { rejectsOneLine } from "../helpers.ts";
+import { rejectsOneLine, tempDir } from "../helpers.ts";
 import { global, op, pthArchive, str } from "./pickle-writer.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "convnext-ckpt-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("convnext-ckpt-");
 
 const TIMM = fixture("models", "v1-small", "timm.safetensors");
 const timm = parseSafetensors(new Uint8Array(readFileSync(TIMM))).tensors;

@@ -1,11 +1,10 @@
 // Atomic writes: a group is renamed in order; a failure leaves no temp file and says which file; stale temp
 // files of dead writers are removed, a live writer's (and anything not ours) is kept.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
-import { deadPid } from "../helpers.ts";
+import { test } from "node:test";
+import { deadPid, tempDir } from "../helpers.ts";
 import {
   removeStaleTemps,
   tempPathFor,
@@ -13,8 +12,7 @@ import {
   writeFilesAtomic,
 } from "../../src/checkpoint/write-atomic-node.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-atomic-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-atomic-");
 
 test("stale temp files of dead writers are removed; a live writer's and other files are kept", async () => {
   const dir = join(tmp, "stale");

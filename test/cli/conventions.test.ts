@@ -2,18 +2,16 @@
 // `convnext:` prefix, the stack only with CONVNEXT_DEBUG=1, --quiet / CONVNEXT_QUIET, `list`, and the --json
 // summary line of run, convert, export, train-step and train.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import sharp from "sharp";
 import { PRETRAINED } from "../../src/pretrained/registry.ts";
 import { fixture, REPO_ROOT } from "../fixtures.ts";
-import { readTensors } from "../helpers.ts";
+import { readTensors, tempDir } from "../helpers.ts";
 import { type CliResult, convnext, convnextWithEnv } from "./run-cli.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-conventions-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-conventions-");
 
 const V1_TIMM = fixture("models", "v1-small", "timm.safetensors");
 const TORCHVISION = fixture("models", "v1-small", "torchvision.pth");

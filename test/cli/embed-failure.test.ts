@@ -1,15 +1,14 @@
 // `convnext embed` with an input named on the command line that cannot be read: exit 1 and no output file
 // (neither format), no temp file left; an output that existed before is left as it was.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { fixture } from "../fixtures.ts";
 import { convnext } from "./run-cli.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-embed-fail-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-embed-fail-");
 
 const V1_SMALL = fixture("models", "v1-small", "timm.safetensors");
 const good = fixture("preprocess", "images", "chelsea.png");

@@ -2,18 +2,9 @@
 // name from a local server, licence notice), embed (equal to model.forward), and the bundled model.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, before, test } from "node:test";
 import { BUNDLED_MODEL_PATH } from "../../src/api/model-source-node.ts";
@@ -29,12 +20,11 @@ import { resolvePretrained } from "../../src/pretrained/registry.ts";
 import type { HostTensor } from "../../src/tensor/host-tensor.ts";
 import { Rng } from "../../src/train/rng.ts";
 import { fixture } from "../fixtures.ts";
-import { maxAbsDiff, readTensors } from "../helpers.ts";
+import { maxAbsDiff, readTensors, tempDir } from "../helpers.ts";
 import { compare, expectedF32, expectedU8, manifest } from "../preprocess/expected.ts";
 import { CLI_FROM_SOURCE, type CliResult } from "./run-cli.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-images-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-images-");
 
 /** Runs the command without blocking this process (the local HTTP server must keep answering). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {

@@ -1,18 +1,16 @@
 // `preprocess` feeds `run`: the bundled model's examples preprocessed (one at a time and as one batch), run
 // through the bundled model, give the logits whose softmax `classify` reports for the same images.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { BUNDLED_MODEL_PATH } from "../../src/api/model-source-node.ts";
 import type { HostTensor } from "../../src/tensor/host-tensor.ts";
 import { REPO_ROOT } from "../fixtures.ts";
-import { readTensors } from "../helpers.ts";
+import { readTensors, tempDir } from "../helpers.ts";
 import { convnext } from "./run-cli.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-preprocess-run-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-preprocess-run-");
 
 const examples = join(REPO_ROOT, "assets", "examples");
 const images = readdirSync(examples)

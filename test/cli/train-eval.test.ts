@@ -2,10 +2,9 @@
 // `convnext train` measured; ImageNet synset folders map to the 1k class order; the IDX test split is
 // preprocessed as the weights' metadata says (both the current and the early zero-pad form).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import sharp from "sharp";
 import { padPreprocess, targetIndices } from "../../src/cli/eval.ts";
 import { saveSafetensors } from "../../src/checkpoint/load-node.ts";
@@ -17,9 +16,9 @@ import { BatchLoader } from "../../src/train/data/loader-node.ts";
 import { Evaluator } from "../../src/train/evaluate.ts";
 import { Rng } from "../../src/train/rng.ts";
 import { convnext } from "./run-cli.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-eval-cli-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-eval-cli-");
 
 /** PNGs of two easily told classes: bright left half vs bright top half, with seeded noise. */
 async function writeFolder(

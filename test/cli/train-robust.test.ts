@@ -3,27 +3,17 @@
 // metrics.jsonl and the summary. A fresh run removes temp files of killed saves (not a live writer's) and,
 // when it fails before its first checkpoint, leaves no output behind.
 import assert from "node:assert/strict";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
-import { deadPid } from "../helpers.ts";
+import { test } from "node:test";
+import { deadPid, tempDir } from "../helpers.ts";
 import sharp from "sharp";
 import { parseSafetensors } from "../../src/checkpoint/safetensors.ts";
 import { loadTrainCheckpoint } from "../../src/train/checkpoint-node.ts";
 import { Rng } from "../../src/train/rng.ts";
 import { convnext } from "./run-cli.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-train-robust-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-train-robust-");
 
 const tiny = '{"dims":[8,16,24,32],"depths":[1,1,1,1],"patchSize":2,"kernelSize":3}';
 

@@ -3,17 +3,16 @@
 // checkpoint, and changed settings are refused on resume.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { parseSafetensors } from "../../src/checkpoint/safetensors.ts";
 import { loadTrainCheckpoint } from "../../src/train/checkpoint-node.ts";
 import { loadFashionMnist } from "../../src/train/data/fashion-mnist-node.ts";
 import { CLI_FROM_SOURCE, type CliResult, convnext } from "./run-cli.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-train-cli-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-train-cli-");
 
 function idxBytes(dims: number[], data: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + 4 * dims.length + data.length);

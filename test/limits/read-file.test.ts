@@ -1,16 +1,14 @@
 // The bounded reader behind every path input: regular files only, size checked before reading.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { checkLimit, jsonDepth, withLimits } from "../../src/tensor/limits.ts";
 import { readBoundedFile } from "../../src/tensor/read-file-node.ts";
-import { assertOneLineError, rejectsOneLine } from "../helpers.ts";
+import { assertOneLineError, rejectsOneLine, tempDir } from "../helpers.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "convnext-read-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("convnext-read-");
 const opts = { maxBytes: 100, what: "checkpoint" };
 
 test("a regular file is read whole; one over the limit is refused by its size", async () => {

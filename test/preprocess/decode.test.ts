@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
 import {
@@ -13,9 +12,9 @@ import {
 } from "../../src/preprocess/decode-node.ts";
 import { fixture } from "../fixtures.ts";
 import { compare, expectedU8, manifest } from "./expected.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-decode-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-decode-");
 const image = (name: string) => fixture("preprocess", "images", name);
 
 test("JPEG decodes to PIL's pixels (rocket.jpg, ICC profile ignored)", async () => {

@@ -1,16 +1,14 @@
 // Images that are cheap to write and costly to decode or resize are refused from their header.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import sharp from "sharp";
 import { decodeImage } from "../../src/preprocess/decode-node.ts";
 import { resizeShortSide } from "../../src/preprocess/transform.ts";
-import { assertOneLineError, rejectsOneLine } from "../helpers.ts";
+import { assertOneLineError, rejectsOneLine, tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-hostile-img-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-hostile-img-");
 
 const SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="red"/></svg>`;
 

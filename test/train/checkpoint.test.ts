@@ -2,8 +2,7 @@
 // resumed ends with the same bits as one that never stopped (EMA, drop path, and an accumulated step that
 // crosses an epoch boundary included).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { saveSafetensors } from "../../src/checkpoint/load-node.ts";
@@ -15,9 +14,9 @@ import { BatchLoader } from "../../src/train/data/loader-node.ts";
 import { Rng } from "../../src/train/rng.ts";
 import { convnextTrainable } from "../../src/train/trainable.ts";
 import { type TrainConfig, Trainer, type TrainState } from "../../src/train/trainer.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-ckpt-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-ckpt-");
 
 const cfg = tinyGrayConvNeXt({ depths: [1, 1, 2, 1], numClasses: 3, dropPathRate: 0.2 });
 const train: TrainConfig = {

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import {
   FASHION_MNIST_DIR,
@@ -13,9 +12,9 @@ import {
 import { parseIdx } from "../../src/train/data/idx.ts";
 import { listImageFolder } from "../../src/train/data/image-folder-node.ts";
 import { stratifiedSplit } from "../../src/train/data/split.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-data-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-data-");
 
 function idx(dims: number[], values: Uint8Array): Uint8Array {
   const head = new Uint8Array(4 + 4 * dims.length);

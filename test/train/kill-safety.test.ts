@@ -8,16 +8,14 @@ import {
   copyFileSync,
   type FSWatcher,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
   watch,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { parseSafetensors } from "../../src/checkpoint/safetensors.ts";
 import { removeStaleTemps } from "../../src/checkpoint/write-atomic-node.ts";
 import {
@@ -27,9 +25,9 @@ import {
 } from "../../src/train/checkpoint-node.ts";
 import { Rng } from "../../src/train/rng.ts";
 import { RUN_FIELDS, syntheticState } from "./synthetic-state.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-kill-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-kill-");
 
 const LOOP = new URL("./save-loop.ts", import.meta.url).pathname;
 

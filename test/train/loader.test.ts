@@ -1,18 +1,17 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import type { SampleTransform } from "../../src/train/augment/sample-transform.ts";
 import type { Batch } from "../../src/train/data/batch.ts";
 import { listImageFolder } from "../../src/train/data/image-folder-node.ts";
 import { BatchLoader, type LoaderOptions } from "../../src/train/data/loader-node.ts";
 import { imageFolderSource } from "../../src/train/data/sources-node.ts";
 import { encodeRaw } from "./raw-decoder.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-loader-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("convnext-loader-");
 
 const N = 52;
 const images = new Uint8Array(new SharedArrayBuffer(N * 28 * 28));
