@@ -1,7 +1,6 @@
 // The core commands end to end: info, run, convert, export, inspect, train-step, and their errors.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readFileSync } from "node:fs";
@@ -9,10 +8,10 @@ import { saveSafetensors } from "../../src/checkpoint/load-node.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
 import { float32, type HostTensor } from "../../src/tensor/host-tensor.ts";
 import { fixture } from "../fixtures.ts";
-import { maxAbs, maxAbsDiff, readTensors } from "../helpers.ts";
+import { maxAbs, maxAbsDiff, readTensors, tempDir } from "../helpers.ts";
 import { convnext } from "./run-cli.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-cli-"));
+const tmp = tempDir("convnext-cli-");
 
 test("info --json gives exact params and integer MACs", () => {
   const r = convnext("info", "convnext_tiny", "--json");

@@ -1,15 +1,15 @@
 // No command overwrites one of its inputs, whatever the spelling (symlink, hard link, `..`), nor writes into an
 // input model folder; a wrong extension is refused. The helper directly, then every command through the CLI.
 import assert from "node:assert/strict";
-import { copyFileSync, cpSync, linkSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, cpSync, linkSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import { test } from "node:test";
 import { checkOutput } from "../../src/cli/output-guard.ts";
 import { fixture, REPO_ROOT } from "../fixtures.ts";
 import { convnext } from "./run-cli.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-guard-"));
+const tmp = tempDir("convnext-guard-");
 const weights = join(tmp, "weights.safetensors");
 copyFileSync(join(REPO_ROOT, "assets", "models", "fashion-mnist", "model.safetensors"), weights);
 const hf = join(tmp, "hf");

@@ -1,16 +1,15 @@
 // --precision int8 end to end: export writes a smaller graph that runs close to the reference; run uses it;
 // an unknown precision is refused in one line.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createSession } from "../../src/runtime/session-node.ts";
 import { fixture } from "../fixtures.ts";
-import { maxAbs, maxAbsDiff, readTensors } from "../helpers.ts";
+import { maxAbs, maxAbsDiff, readTensors, tempDir } from "../helpers.ts";
 import { convnext } from "./run-cli.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-precision-"));
+const tmp = tempDir("convnext-precision-");
 const weights = fixture("models", "v1-atto", "timm.safetensors");
 const expected = readTensors(fixture("models", "v1-atto", "expected.safetensors"));
 const ref = expected.get("logits")!;

@@ -2,17 +2,16 @@
 // (Debian: python3-onnx); skipped otherwise, since nothing may be downloaded at test time.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fixture, REPO_ROOT } from "../fixtures.ts";
 import { convnext } from "../cli/run-cli.ts";
+import { tempDir } from "../helpers.ts";
 
 const python = ["python3", "/usr/bin/python3"].find(
   (p) => spawnSync(p, ["-c", "import onnx"], { stdio: "ignore" }).status === 0,
 );
-const tmp = mkdtempSync(join(tmpdir(), "convnext-checker-"));
+const tmp = tempDir("convnext-checker-");
 
 test("onnx.checker.check_model(full_check=True) accepts export output", {
   skip: !python && "no Python with onnx",

@@ -1,8 +1,7 @@
 // `export` output other tools accept: typed and shaped graph inputs/outputs, the checker's structural rules,
 // producer and version, and metadata enough to rebuild the classifier from the .onnx alone.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openExportSource } from "../../src/api/export-source-node.ts";
@@ -20,10 +19,10 @@ import { packageVersion } from "../../src/node/package-version.ts";
 import { createSession } from "../../src/runtime/session-node.ts";
 import { convnext } from "../cli/run-cli.ts";
 import { fixture, REPO_ROOT } from "../fixtures.ts";
-import { maxAbs, maxAbsDiff, readTensors } from "../helpers.ts";
+import { maxAbs, maxAbsDiff, readTensors, tempDir } from "../helpers.ts";
 import { onnxRuleViolations } from "./onnx-rules.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-export-"));
+const tmp = tempDir("convnext-export-");
 
 test("every graph input and output declares type and shape; the checker's structural rules hold", async () => {
   for (const name of ["v1-small", "v2-small"]) {

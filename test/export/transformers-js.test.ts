@@ -2,8 +2,7 @@
 // image-classification pipeline gives our top-5. Its resize is sharp's, not PIL's, so images are compared
 // after our own resize and crop, with the processor's resize turned off (its rescale and normalise still run).
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { env, type ImageClassificationPipeline, pipeline, RawImage } from "@huggingface/transformers";
@@ -15,8 +14,9 @@ import { resolvePretrained } from "../../src/pretrained/registry.ts";
 import { decodeImage } from "../../src/preprocess/decode-node.ts";
 import { fixture } from "../fixtures.ts";
 import { convnext } from "../cli/run-cli.ts";
+import { tempDir } from "../helpers.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-tjs-"));
+const tmp = tempDir("convnext-tjs-");
 const weights = fixture("models", "v1-atto", "timm.safetensors");
 const PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"];
 

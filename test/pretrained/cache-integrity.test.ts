@@ -6,7 +6,6 @@ import { createHash, randomBytes } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -14,19 +13,18 @@ import {
   writeFileSync,
 } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { sidecarPath } from "../../src/pretrained/cache-integrity-node.ts";
 import { fetchPretrainedFile } from "../../src/pretrained/download-node.ts";
 import { type PretrainedEntry, resolvePretrained } from "../../src/pretrained/registry.ts";
-import { localServer } from "../helpers.ts";
+import { localServer, tempDir } from "../helpers.ts";
 
 const BODY = randomBytes(200_000);
 const SHA = createHash("sha256").update(BODY).digest("hex");
 const WRONG = createHash("sha256").update("something else").digest("hex");
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-cache-"));
+const tmp = tempDir("convnext-cache-");
 const requests: string[] = [];
 
 /** `/timm/...`: the Hub (302 + X-Linked-Etag); `/wrong/...`: a Hub naming a wrong digest; `/cdn/...`: bytes. */
@@ -44,7 +42,6 @@ function serve(req: IncomingMessage, res: ServerResponse) {
 }
 
 const server = localServer(serve);
-after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** An entry with one file at `path` on the local server (no digest in the table unless given). */
 function entryAt(name: string, path: string, sha256?: string): PretrainedEntry {

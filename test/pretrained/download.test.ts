@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import {
   cacheDir,
   cachePath,
@@ -15,7 +14,7 @@ import {
   isOffline,
 } from "../../src/pretrained/download-node.ts";
 import { type PretrainedEntry, resolvePretrained } from "../../src/pretrained/registry.ts";
-import { localServer } from "../helpers.ts";
+import { localServer, tempDir } from "../helpers.ts";
 
 const BODY = randomBytes(300_000);
 const SHA = createHash("sha256").update(BODY).digest("hex");
@@ -30,7 +29,7 @@ interface Seen {
 
 const seen: Seen[] = [];
 const dropped = new Set<string>();
-const tmp = mkdtempSync(join(tmpdir(), "convnext-download-"));
+const tmp = tempDir("convnext-download-");
 
 function serve(req: IncomingMessage, res: ServerResponse) {
   const path = req.url ?? "/";
@@ -67,7 +66,6 @@ function serve(req: IncomingMessage, res: ServerResponse) {
 }
 
 const server = localServer(serve);
-after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function requestsFor(path: string): Seen[] {
   return seen.filter((s) => s.path === path);
