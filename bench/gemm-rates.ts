@@ -9,7 +9,7 @@ import { type KernelEvent, profileRuns } from "./kernel-profile.ts";
 
 const runs = Number(process.argv[2] ?? 10);
 const x = float32([1, 3, 224, 224], new Float32Array(3 * 224 * 224).fill(0.5));
-const { events } = await profileRuns(convnextTinyOnnx(), { x }, { threads: 1, runs, warmUp: 3 });
+const { events } = await profileRuns(convnextTinyOnnx(), { x }, { threads: 1, runs });
 const byNode = new Map<string, { ms: number[]; event: KernelEvent }>();
 for (const e of events.flat()) {
   const entry = byNode.get(e.node) ?? { ms: [], event: e };

@@ -30,7 +30,9 @@ export async function profileRuns(
   feeds: Record<string, HostTensor>,
   opts: { threads: number; runs: number; warmUp?: number },
 ): Promise<{ events: KernelEvent[][]; wallMs: number[] }> {
-  const warmUp = opts.warmUp ?? 1;
+  // Three, not one: a training step's second run still grew the arena and took ~4x a steady one (1.9 s against
+  // ~0.45 s for convnext_atto 128² b32), which inflated every kernel of the first profiled run.
+  const warmUp = opts.warmUp ?? 3;
   const dir = mkdtempSync(join(tmpdir(), "convnext-profile-"));
   try {
     const session = await createSession(model, {
