@@ -54,6 +54,8 @@ export interface RunnableSession {
 }
 
 export class Session implements RunnableSession {
+  private readonly staging = new Map<string, TensorData>();
+
   private constructor(
     private readonly ort: OrtModule,
     private readonly session: InferenceSession,
@@ -91,7 +93,7 @@ export class Session implements RunnableSession {
     for (const [name, t] of Object.entries(feeds)) {
       const type = ORT_TYPE[t.dtype];
       if (!type) throw new Error(`input '${name}': dtype ${t.dtype} is not supported by the runtime`);
-      ortFeeds[name] = new this.ort.Tensor(type, t.data, t.dims);
+      ortFeeds[name] = new this.ort.Tensor(type, this.unshared(name, t.data), t.dims);
     }
     const result = fetches
       ? await this.session.run(ortFeeds, fetches as string[])
@@ -101,6 +103,21 @@ export class Session implements RunnableSession {
       out[name] = { dtype: t.type as DType, dims: [...t.dims], data: t.data as TensorData };
     }
     return out;
+  }
+
+  /**
+   * onnxruntime's Node binding cannot read a SharedArrayBuffer (parameters that data-parallel workers share),
+   * so such a feed is copied into an ordinary array kept per input name and reused on every run.
+   */
+  private unshared(name: string, data: TensorData): TensorData {
+    if (typeof SharedArrayBuffer === "undefined" || !(data.buffer instanceof SharedArrayBuffer)) return data;
+    let copy = this.staging.get(name);
+    if (copy?.length !== data.length || copy.constructor !== data.constructor) {
+      copy = new (data.constructor as new (n: number) => TensorData)(data.length);
+      this.staging.set(name, copy);
+    }
+    (copy as Float32Array).set(data as Float32Array);
+    return copy;
   }
 
   /** Ends profiling (SessionOptions.profilePrefix) and flushes the profile file. */

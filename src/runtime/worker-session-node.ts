@@ -1,7 +1,8 @@
 /**
  * A session on its own worker thread. onnxruntime-node computes on the JavaScript thread that calls run(), so
  * two sessions in one thread take turns; on their own threads they compute at the same time. Feeds are copied
- * to the worker (structured clone) and outputs are handed back without a copy.
+ * to the worker (structured clone), except those in a SharedArrayBuffer, and outputs are handed back without a
+ * copy.
  */
 import type { Worker } from "node:worker_threads";
 import type { HostTensor } from "../tensor/host-tensor.ts";
@@ -103,13 +104,24 @@ export class WorkerSession implements RunnableSession {
 
 /**
  * Structured clone copies a typed array's whole underlying buffer, so a view into a larger one (a tensor read
- * from a checkpoint file, a slice of a batch) is cut out first.
+ * from a checkpoint file, a slice of a batch) is cut out first. A feed in a SharedArrayBuffer is not copied at
+ * all: the worker sees the same memory.
  */
 function compactFeeds(feeds: Record<string, HostTensor>): Record<string, HostTensor> {
   const out: Record<string, HostTensor> = {};
   for (const [name, t] of Object.entries(feeds)) {
     const whole = t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength;
-    out[name] = whole ? t : ({ ...t, data: t.data.slice() } as HostTensor);
+    const shared = t.data.buffer instanceof SharedArrayBuffer;
+    // A copy, never `.slice()`: on a Node Buffer that is a view of the same memory.
+    out[name] = whole || shared ? t : ({ ...t, data: copyOf(t.data) } as HostTensor);
   }
   return out;
+}
+
+function copyOf(data: HostTensor["data"]): HostTensor["data"] {
+  // A Buffer's constructor is Buffer, whose `new` form is deprecated: copy its bytes as a Uint8Array.
+  const Typed = (Buffer.isBuffer(data) ? Uint8Array : data.constructor) as new (
+    d: HostTensor["data"],
+  ) => HostTensor["data"];
+  return new Typed(data);
 }

@@ -10,6 +10,8 @@
  * Data parallelism: with replicas, each of k sessions (one thread each) runs 1/k of every batch and the step
  * averages their losses and gradients. On small images this beats one k-thread session, whose thread pool
  * idles through the many small kernels; on ImageNet-sized ones it barely does (bench/train-throughput.ts).
+ * The parameters then live in SharedArrayBuffers (the map's entries are replaced by tensors there, once), so the
+ * workers read them where AdamW writes them instead of receiving a copy of all of them every step.
  */
 import type { RunnableSession } from "../runtime/session.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
@@ -75,6 +77,7 @@ export class StepRunner {
       // Batch statistics (BatchNorm) of a split batch are not those of the whole: such models run whole.
       if (graph.state.length === 0) {
         const sessions = await Promise.all(Array.from({ length: k }, () => replicas.session(graph.onnx)));
+        moveToSharedMemory(params, [...graph.params.keys()]);
         return new StepRunner(model, params, graph, sessions, adamw);
       }
     }
@@ -139,6 +142,20 @@ export class StepRunner {
   }
 }
 
+/**
+ * Re-homes the named parameters in SharedArrayBuffers (same map, new tensors holding copies): the replicas'
+ * workers then read them where AdamW writes them, instead of receiving a copy of every parameter each step.
+ */
+function moveToSharedMemory(params: Map<string, Float32Tensor>, names: string[]): void {
+  for (const name of names) {
+    const p = params.get(name);
+    if (!p || p.data.buffer instanceof SharedArrayBuffer) continue;
+    const data = new Float32Array(new SharedArrayBuffer(p.data.byteLength));
+    data.set(p.data);
+    params.set(name, { ...p, data });
+  }
+}
+
 /** Part `i` of `k` equal parts of every tensor's batch (first) axis. */
 function batchSlices(feeds: Record<string, HostTensor>, i: number, k: number): Record<string, HostTensor> {
   if (k === 1) return feeds;
@@ -152,10 +169,13 @@ function batchSlices(feeds: Record<string, HostTensor>, i: number, k: number): R
   return out;
 }
 
-/** The replicas' gradients averaged (each is the mean over its equal share of the batch). */
+/**
+ * The replicas' gradients averaged (each is the mean over its equal share of the batch), summed into the first
+ * part, which the worker handed over: no fresh array per parameter per step.
+ */
 function meanOf(parts: Float32Array[]): Float32Array {
   if (parts.length === 1) return parts[0];
-  const sum = Float32Array.from(parts[0]);
+  const sum = parts[0];
   for (const p of parts.slice(1)) for (let j = 0; j < sum.length; j++) sum[j] += p[j];
   const scale = 1 / parts.length;
   for (let j = 0; j < sum.length; j++) sum[j] *= scale;
