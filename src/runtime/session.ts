@@ -4,7 +4,7 @@
  * so the same Session runs natively and in browsers.
  */
 import type { InferenceSession, Tensor } from "onnxruntime-common";
-import type { DType, HostTensor, TensorData } from "../tensor/host-tensor.ts";
+import { type DType, type HostTensor, newArrayLike, type TensorData } from "../tensor/host-tensor.ts";
 
 export interface SessionOptions {
   /** Intra-op threads; default: all cores (0 lets onnxruntime decide). */
@@ -113,7 +113,7 @@ export class Session implements RunnableSession {
     if (typeof SharedArrayBuffer === "undefined" || !(data.buffer instanceof SharedArrayBuffer)) return data;
     let copy = this.staging.get(name);
     if (copy?.length !== data.length || copy.constructor !== data.constructor) {
-      copy = new (data.constructor as new (n: number) => TensorData)(data.length);
+      copy = newArrayLike(data, data.length);
       this.staging.set(name, copy);
     }
     (copy as Float32Array).set(data as Float32Array);

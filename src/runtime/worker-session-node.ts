@@ -5,7 +5,7 @@
  * copy.
  */
 import type { Worker } from "node:worker_threads";
-import type { HostTensor } from "../tensor/host-tensor.ts";
+import { type HostTensor, newArrayLike } from "../tensor/host-tensor.ts";
 import type { RunnableSession, SessionOptions } from "./session.ts";
 import type { SessionWorkerInit, SessionWorkerReply, SessionWorkerRequest } from "./session-worker-node.ts";
 import { siblingModule, spawnWorker } from "./spawn-worker-node.ts";
@@ -119,9 +119,5 @@ function compactFeeds(feeds: Record<string, HostTensor>): Record<string, HostTen
 }
 
 function copyOf(data: HostTensor["data"]): HostTensor["data"] {
-  // A Buffer's constructor is Buffer, whose `new` form is deprecated: copy its bytes as a Uint8Array.
-  const Typed = (Buffer.isBuffer(data) ? Uint8Array : data.constructor) as new (
-    d: HostTensor["data"],
-  ) => HostTensor["data"];
-  return new Typed(data);
+  return newArrayLike(data, data);
 }

@@ -31,6 +31,17 @@ export interface HostTensor {
 
 export type Float32Tensor = HostTensor & { dtype: "float32"; data: Float32Array };
 
+/**
+ * A new array of `data`'s element type: empty (`length`), over `buffer`, or a copy of `source`. A Node Buffer
+ * gets a plain Uint8Array: Buffer's own constructor is deprecated.
+ */
+export function newArrayLike<T extends TensorData>(data: T, from: number | ArrayBufferLike | T): T {
+  const Typed = (data instanceof Uint8Array ? Uint8Array : data.constructor) as new (
+    from: number | ArrayBufferLike | T,
+  ) => T;
+  return new Typed(from);
+}
+
 export const BYTES_PER_ELEMENT: Record<DType, number> = {
   float32: 4,
   float64: 8,

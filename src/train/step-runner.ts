@@ -15,7 +15,7 @@
  */
 import type { RunnableSession } from "../runtime/session.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
-import { float32 } from "../tensor/host-tensor.ts";
+import { float32, newArrayLike } from "../tensor/host-tensor.ts";
 import { AdamW, type AdamWConfig } from "./adamw.ts";
 import type { Rng } from "./rng.ts";
 import { buildTrainStep, type TrainStepGraph, type TrainStepOptions } from "./step-graph.ts";
@@ -39,6 +39,7 @@ export interface StepEngine {
 
 export class StepRunner {
   readonly optimizer: AdamW;
+  private readonly batchStaging = new SharedStaging();
 
   private constructor(
     readonly model: Trainable,
@@ -113,8 +114,11 @@ export class StepRunner {
       );
     }
     const k = this.sessions.length;
+    // Replicas get their share of the batch as views of one shared copy: no copy per replica on this thread
+    // while the others wait to start.
+    const whole = k > 1 ? this.batchStaging.stage(batched) : batched;
     const outs = await Promise.all(
-      this.sessions.map((s, i) => s.run({ ...common, ...batchSlices(batched, i, k) })),
+      this.sessions.map((s, i) => s.run({ ...common, ...batchSlices(whole, i, k) })),
     );
     const grads = new Map<string, Float32Array>();
     for (const name of this.graph.params.keys())
@@ -150,9 +154,32 @@ function moveToSharedMemory(params: Map<string, Float32Tensor>, names: string[])
   for (const name of names) {
     const p = params.get(name);
     if (!p || p.data.buffer instanceof SharedArrayBuffer) continue;
-    const data = new Float32Array(new SharedArrayBuffer(p.data.byteLength));
-    data.set(p.data);
-    params.set(name, { ...p, data });
+    params.set(name, { ...p, data: sharedCopy(p.data) });
+  }
+}
+
+function sharedCopy<T extends Float32Array>(data: T): T {
+  const copy = newArrayLike(data, new SharedArrayBuffer(data.byteLength));
+  copy.set(data);
+  return copy;
+}
+
+/** Copies of each step's batch tensors in shared memory, one reused array per feed name. */
+class SharedStaging {
+  private readonly arrays = new Map<string, HostTensor["data"]>();
+
+  stage(feeds: Record<string, HostTensor>): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      let copy = this.arrays.get(name);
+      if (copy?.length !== t.data.length || copy.constructor !== t.data.constructor) {
+        copy = newArrayLike(t.data, new SharedArrayBuffer(t.data.byteLength));
+        this.arrays.set(name, copy);
+      }
+      (copy as Float32Array).set(t.data as Float32Array);
+      out[name] = { ...t, data: copy } as HostTensor;
+    }
+    return out;
   }
 }
 

@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { tinyGrayConvNeXt } from "../tiny-model.ts";
+import { Graph } from "../../src/graph/graph.ts";
+import { toOnnxBytes } from "../../src/graph/onnx.ts";
 import { initParams } from "../../src/models/init.ts";
 import { roadmapConfig } from "../../src/models/roadmap.ts";
 import { initRoadmapParams } from "../../src/models/roadmap-init.ts";
@@ -160,5 +162,22 @@ test("a session reads a feed in shared memory as it reads an ordinary one", asyn
   } finally {
     await plain.release();
     await fromShared.release();
+  }
+});
+
+test("a worker session reads a view into a larger Buffer as just the view", async () => {
+  const g = new Graph("view");
+  const bytes = g.input("bytes", "uint8", [4]);
+  g.rename(g.op("Cast", [bytes], { to: 1 }), "values");
+  g.output("values", [4]);
+  const session = await WorkerSession.create(toOnnxBytes(g));
+  try {
+    const whole = Buffer.from([9, 9, 1, 2, 3, 4, 9, 9]);
+    const view = whole.subarray(2, 6);
+    const out = await session.run({ bytes: { dtype: "uint8", dims: [4], data: view } });
+    assert.deepEqual([...out.values.data], [1, 2, 3, 4]);
+    assert.deepEqual([...whole], [9, 9, 1, 2, 3, 4, 9, 9]);
+  } finally {
+    await session.release();
   }
 });
