@@ -74,9 +74,19 @@ export function localServer(handler: RequestListener): { base: () => string } {
   return { base: () => base };
 }
 
-/** A new directory under the system's temp folder, removed with everything in it when the test file ends. */
+const tempDirs = new Set<string>();
+
+/**
+ * A new directory under the system's temp folder, removed with everything in it when the test file's process
+ * exits: later than `after()`, which ran while top-level work of some files still wrote into it.
+ */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  if (tempDirs.size === 0) {
+    process.once("exit", () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  tempDirs.add(dir);
   return dir;
 }

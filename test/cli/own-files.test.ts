@@ -1,8 +1,7 @@
 // Converted files answer exactly as their sources (architecture, eps, labels and preprocessing travel in the
 // metadata), and the training checkpoints `convnext train` writes are read like any checkpoint, EMA included.
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadCheckpointFile, saveSafetensors } from "../../src/checkpoint/load-node.ts";
@@ -14,10 +13,10 @@ import { saveTrainCheckpoint } from "../../src/train/checkpoint-node.ts";
 import { Rng } from "../../src/train/rng.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
 import { fixture, REPO_ROOT } from "../fixtures.ts";
-import { readTensors } from "../helpers.ts";
+import { readTensors, tempDir } from "../helpers.ts";
 import { convnext } from "./run-cli.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-own-"));
+const tmp = tempDir("convnext-own-");
 const bundled = join(REPO_ROOT, "assets", "models", "fashion-mnist", "model.safetensors");
 const examples = join(REPO_ROOT, "assets", "examples");
 

@@ -1,18 +1,18 @@
 // Inputs are checked before any onnxruntime session runs, failures are one stderr line naming the file (no
 // onnxruntime log line), and a command that fails leaves no output behind.
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { saveSafetensors } from "../../src/checkpoint/load-node.ts";
 import { initParams } from "../../src/models/init.ts";
 import { float32, type HostTensor } from "../../src/tensor/host-tensor.ts";
 import { REPO_ROOT } from "../fixtures.ts";
+import { tempDir } from "../helpers.ts";
 import { tinyGrayConvNeXt } from "../tiny-model.ts";
 import { convnext } from "./run-cli.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "convnext-validate-"));
+const tmp = tempDir("convnext-validate-");
 const out = join(tmp, "out.safetensors");
 
 const cfg = tinyGrayConvNeXt({ inChans: 3, numClasses: 3 });
