@@ -1,10 +1,10 @@
 /**
  * Where training steps run on Node: one session using `threads` threads, or `replicas` single-thread sessions
- * on worker threads, each taking an equal share of every batch (data parallelism). Replicas pay off where one
- * session's thread pool idles through many small kernels (small images: the Fashion-MNIST model at batch 256,
- * 1.22-1.35x), barely on large ones (convnext_atto 128² 1.06-1.07x, convnext_tiny 224² 0.93-1.09x);
- * `npm run bench -- training` measures both. It stays opt-in for that reason. Models with
- * batch statistics, and batches that do not split evenly, always run as one session.
+ * on worker threads, each taking an equal share of every batch (data parallelism). Against one 2-thread session,
+ * two replicas measured 1.45x on the Fashion-MNIST model at batch 256, 1.13x on convnext_atto 128² b32 and 1.00x
+ * on convnext_tiny 224² b16 (`npm run bench -- training`, docs/training-step.md). It stays opt-in: nothing gained
+ * on large images, and each replica holds its own copy of the parameters for onnxruntime. Models with batch
+ * statistics, and batches that do not split evenly, always run as one session.
  */
 import { availableParallelism } from "node:os";
 import { createSession } from "../runtime/session-node.ts";
