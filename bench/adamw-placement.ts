@@ -1,8 +1,9 @@
 /**
- * Where should the AdamW update run: on the host (TypeScript, in place) or inside the step graph (ONNX
- * elementwise ops, parameters and moments fed in and fetched back each step)? This times the update alone
- * for several models' parameter sets, both ways; the graph's time includes writing its results back into the
- * host arrays, which host-side state (checkpoints, EMA) needs.
+ * Where should the AdamW update run: on the host (TypeScript, in place; on one thread, or half of it on a worker
+ * thread as training on Node runs it) or inside the step graph (ONNX elementwise ops, parameters and moments fed
+ * in and fetched back each step)? This times the update alone for several models' parameter sets, each way; the
+ * graph's time includes writing its results back into the host arrays, which host-side state (checkpoints, EMA)
+ * needs.
  */
 import { Graph } from "../src/graph/graph.ts";
 import { toOnnxBytes } from "../src/graph/onnx.ts";
@@ -13,7 +14,8 @@ import { scalar } from "../src/ops/types.ts";
 import { createSession } from "../src/runtime/session-node.ts";
 import { float32, type HostTensor, numel } from "../src/tensor/host-tensor.ts";
 import { AdamW } from "../src/train/adamw.ts";
-import { compareMs, fmt } from "./stats.ts";
+import { AdamWThread } from "../src/train/adamw-thread-node.ts";
+import { compareAllMs, fmt } from "./stats.ts";
 
 /** p ← p·(1−lr·wd) − lr/(1−β1ᵗ) · m/(√v/√(1−β2ᵗ) + ε), with the step's scalars folded into constants. */
 function adamwGraph(shapes: Map<string, number[]>): Graph {
@@ -46,7 +48,7 @@ function adamwGraph(shapes: Map<string, number[]>): Graph {
 
 export async function benchAdamwPlacement(repeats = 7): Promise<string[]> {
   const lines = [`AdamW update alone, ms per step (median of ${repeats}), 2 threads for the graph`];
-  lines.push("model           params   host (TS)  in-graph (ORT)  graph speed-up");
+  lines.push("model           params   host (TS)  host, 2 threads  in-graph (ORT)  graph speed-up");
   for (const name of ["convnext_atto", "convnext_pico", "convnext_nano", "convnext_tiny"]) {
     const shapes = paramShapes(modelConfig(name));
     const rand = (dims: number[]) =>
@@ -57,6 +59,19 @@ export async function benchAdamwPlacement(repeats = 7): Promise<string[]> {
     const params = new Map([...shapes].map(([k, d]) => [k, rand(d)]));
     const grads = new Map([...shapes].map(([k, d]) => [k, rand(d).data]));
     const host = new AdamW([...params].map(([k, p]) => ({ name: k, data: p.data, dims: p.dims })));
+    const shared = new Map(
+      [...params].map(([k, p]) => {
+        const data = new Float32Array(new SharedArrayBuffer(p.data.byteLength));
+        data.set(p.data);
+        return [k, data];
+      }),
+    );
+    const split = new AdamW(
+      [...shapes].map(([k, d]) => ({ name: k, data: shared.get(k)!, dims: d })),
+      {},
+      { shared: true },
+    );
+    const helper = AdamWThread.start(split.sharedArrays());
     const session = await createSession(toOnnxBytes(adamwGraph(shapes)), { threads: 2, spinning: false });
     const feeds: Record<string, HostTensor> = {};
     for (const [k, shape] of shapes) {
@@ -74,12 +89,16 @@ export async function benchAdamwPlacement(repeats = 7): Promise<string[]> {
         (feeds[`v.${k}`].data as Float32Array).set(out[`newv.${k}`].data as Float32Array);
       }
     };
-    const [th, tg] = await compareMs(async () => host.step(grads, 1e-3), inGraph, repeats);
+    const [th, t2, tg] = await compareAllMs(
+      [async () => host.step(grads, 1e-3), () => split.stepWithHelper(grads, 1e-3, helper), inGraph],
+      repeats,
+    );
     const total = [...shapes.values()].reduce((s, d) => s + numel(d), 0);
     lines.push(
-      `${name.padEnd(15)} ${(total / 1e6).toFixed(1).padStart(5)}M ${fmt(th.median).padStart(10)} ${fmt(tg.median).padStart(15)} ${`${(th.median / tg.median).toFixed(2)}x`.padStart(15)}`,
+      `${name.padEnd(15)} ${(total / 1e6).toFixed(1).padStart(5)}M ${fmt(th.median).padStart(10)} ${fmt(t2.median).padStart(16)} ${fmt(tg.median).padStart(15)} ${`${(th.median / tg.median).toFixed(2)}x`.padStart(15)}`,
     );
     await session.release();
+    await helper.release();
   }
   return lines;
 }

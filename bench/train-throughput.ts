@@ -5,9 +5,10 @@
  * run: against the plain graph (every conv an ONNX Conv, without the training-graph rewrites: small depthwise
  * convs as MatMuls, patchify convs as Gemms) timed in the same rotation, and against the FLOP floor of the step
  * at this machine's measured GEMM rate (bench/flop-floor.ts).
- * Engines: one 2-thread session without spin-waiting (spinning pool threads measured 2× slower host AdamW after
- * each run, atto 982 vs 914 ms per step) and data parallelism (two single-thread sessions on worker threads,
- * each taking half of every batch; `convnext train --replicas 2`).
+ * Engines, as `convnext train` runs them (nodeStepEngine): one 2-thread session without spin-waiting (spinning
+ * pool threads measured 2× slower host AdamW after each run, atto 982 vs 914 ms per step) and data parallelism
+ * (two single-thread sessions on worker threads, each taking half of every batch; `--replicas 2`); both give half
+ * of every AdamW update to a worker thread. "AdamW ms" is that update alone, as the one-session engine runs it.
  * `npm run bench -- training [--json] [--repeats N] [--model NAME]`.
  */
 import type { ConvNeXtConfig } from "../src/models/config.ts";
@@ -59,7 +60,7 @@ export interface TrainingRow {
   gflops: number;
   /** gflops over the measured 2-thread GEMM rate. */
   shareOfGemmPeak: number;
-  /** Median ms of the host AdamW update alone, included in msPerStep. */
+  /** Median ms of the AdamW update alone (one-session engine), included in msPerStep. */
   adamwMs: number;
   /** Peak resident set of the process so far, MiB. */
   peakRssMiB: number;
@@ -93,8 +94,8 @@ export async function benchTraining(repeats = 5, only?: string): Promise<Trainin
       );
     const runners = [
       await runner(session, true),
-      await runner(session),
-      await runner(nodeStepEngine({ replicas: 2 })),
+      await runner(nodeStepEngine({ threads })),
+      await runner(nodeStepEngine({ threads, replicas: 2 })),
     ];
     const engines = [
       "plain graph, 1 session",
@@ -116,7 +117,7 @@ export async function benchTraining(repeats = 5, only?: string): Promise<Trainin
       1,
     );
     const { grads } = await runners[1].gradients(x, t, rng);
-    const adamw = await medianMs(async () => runners[1].optimizer.step(grads, 1e-4), repeats, 1);
+    const adamw = await medianMs(() => runners[1].update(grads, 1e-4), repeats, 1);
     const flops = trainingFlopFloor(cfg, shape);
     const rss = process.resourceUsage().maxRSS / 1024;
     timings.forEach((timing, i) => {

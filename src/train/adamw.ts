@@ -77,6 +77,8 @@ export function adamwUpdate(
   }
 }
 
+type Grads = Readonly<Record<string, FloatArray>> | ReadonlyMap<string, FloatArray>;
+
 export interface AdamWConfig {
   /** (β1, β2), default (0.9, 0.999). */
   betas?: [number, number];
@@ -103,6 +105,33 @@ export interface AdamWParamState {
   v: FloatArray;
 }
 
+/** One tensor's share of an update that runs on another thread: its elements [start, end). */
+export interface AdamWJob {
+  /** Position of the tensor in the optimizer's parameter order (`sharedArrays()`). */
+  index: number;
+  start: number;
+  end: number;
+  /** The tensor's step number after this update. */
+  step: number;
+  hyper: AdamWHyper;
+}
+
+/** Runs jobs on the arrays of `AdamW.sharedArrays()` elsewhere (a worker thread on Node). */
+export interface AdamWHelper {
+  run(jobs: AdamWJob[]): Promise<void>;
+}
+
+/** What a helper thread needs of one parameter, all in shared memory: values, gradient, moments. */
+export interface SharedAdamWArrays {
+  p: Float32Array;
+  g: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/** Tensors with fewer values are updated whole on the calling thread: a job's hand-off costs more. */
+const MIN_SPLIT_VALUES = 1 << 14;
+
 export interface AdamWState {
   betas: [number, number];
   eps: number;
@@ -117,7 +146,14 @@ export class AdamW {
   private readonly params: Required<AdamWParam>[];
   private state = new Map<string, AdamWParamState>();
 
-  constructor(params: AdamWParam[], config: AdamWConfig = {}) {
+  /** Per parameter, a shared copy of the half of the gradient a helper updates from (`stepWithHelper`). */
+  private gradStaging: Float32Array[] | null = null;
+
+  /**
+   * `shared`: the moments live in SharedArrayBuffers, so that `stepWithHelper` can give half of every update to
+   * another thread (the parameters must be in shared memory too, and float32).
+   */
+  constructor(params: AdamWParam[], config: AdamWConfig = {}, opts: { shared?: boolean } = {}) {
     this.betas = config.betas ?? [0.9, 0.999];
     this.eps = config.eps ?? 1e-8;
     this.weightDecay = config.weightDecay ?? 0.05;
@@ -128,18 +164,74 @@ export class AdamW {
     }));
     for (const p of this.params) {
       if (this.state.has(p.name)) throw new Error(`adamw: parameter ${p.name} given twice`);
+      const n = p.data.length;
       const zeros = () =>
-        p.data instanceof Float32Array ? new Float32Array(p.data.length) : new Float64Array(p.data.length);
+        opts.shared
+          ? new Float32Array(new SharedArrayBuffer(n * 4))
+          : p.data instanceof Float32Array
+            ? new Float32Array(n)
+            : new Float64Array(n);
       this.state.set(p.name, { step: 0, m: zeros(), v: zeros() });
     }
   }
 
   /** One optimizer step at base learning rate `lr`; `grads` must hold every parameter's gradient. */
-  step(grads: Readonly<Record<string, FloatArray>> | ReadonlyMap<string, FloatArray>, lr: number): void {
+  step(grads: Grads, lr: number): void {
+    for (const { p, g } of this.checked(grads)) {
+      const s = this.state.get(p.name) as AdamWParamState;
+      s.step += 1;
+      adamwUpdate(p.data, g, s.m, s.v, s.step, this.hyper(p, lr));
+    }
+  }
+
+  /**
+   * The same step with the first half of every large tensor updated by `helper` on another thread while this one
+   * updates the second half: the update is elementwise, so the result is the same bit for bit. Needs `shared`.
+   */
+  async stepWithHelper(grads: Grads, lr: number, helper: AdamWHelper): Promise<void> {
+    const staging = this.stagingArrays();
+    const jobs: AdamWJob[] = [];
+    const here: (() => void)[] = [];
+    for (const [index, { p, g }] of this.checked(grads).entries()) {
+      const s = this.state.get(p.name) as AdamWParamState;
+      s.step += 1;
+      const hyper = this.hyper(p, lr);
+      const split = p.data.length >= MIN_SPLIT_VALUES ? p.data.length >> 1 : 0;
+      if (split > 0) {
+        staging[index].set(g.subarray(0, split));
+        jobs.push({ index, start: 0, end: split, step: s.step, hyper });
+      }
+      const rest = (a: FloatArray) => a.subarray(split);
+      here.push(() => adamwUpdate(rest(p.data), rest(g), rest(s.m), rest(s.v), s.step, hyper));
+    }
+    const there = helper.run(jobs);
+    for (const update of here) update();
+    await there;
+  }
+
+  /** Per parameter, in order: the shared arrays a helper thread updates (constructed with `shared`). */
+  sharedArrays(): SharedAdamWArrays[] {
+    const staging = this.stagingArrays();
+    return this.params.map((p, i) => {
+      const s = this.state.get(p.name) as AdamWParamState;
+      if (!(p.data.buffer instanceof SharedArrayBuffer) || !(s.m.buffer instanceof SharedArrayBuffer))
+        throw new Error(`adamw: parameter ${p.name} or its moments are not in shared memory`);
+      return { p: p.data as Float32Array, g: staging[i], m: s.m as Float32Array, v: s.v as Float32Array };
+    });
+  }
+
+  private stagingArrays(): Float32Array[] {
+    this.gradStaging ??= this.params.map(
+      (p) => new Float32Array(new SharedArrayBuffer(4 * (p.data.length >> 1))),
+    );
+    return this.gradStaging;
+  }
+
+  // Every gradient is checked before any parameter changes: a bad one leaves the whole model as it was.
+  private checked(grads: Grads): { p: Required<AdamWParam>; g: FloatArray }[] {
     const get = (name: string) =>
       grads instanceof Map ? grads.get(name) : (grads as Record<string, FloatArray>)[name];
-    // Every gradient is checked before any parameter changes: a bad one leaves the whole model as it was.
-    const checked = this.params.map((p) => {
+    return this.params.map((p) => {
       const g = get(p.name);
       if (!g) throw new Error(`adamw: no gradient for parameter ${p.name}`);
       if (g.length !== p.data.length) {
@@ -149,17 +241,16 @@ export class AdamW {
       }
       return { p, g };
     });
-    for (const { p, g } of checked) {
-      const s = this.state.get(p.name) as AdamWParamState;
-      s.step += 1;
-      adamwUpdate(p.data, g, s.m, s.v, s.step, {
-        lr: lr * p.lrScale,
-        beta1: this.betas[0],
-        beta2: this.betas[1],
-        eps: this.eps,
-        weightDecay: p.decay ? this.weightDecay : 0,
-      });
-    }
+  }
+
+  private hyper(p: Required<AdamWParam>, lr: number): AdamWHyper {
+    return {
+      lr: lr * p.lrScale,
+      beta1: this.betas[0],
+      beta2: this.betas[1],
+      eps: this.eps,
+      weightDecay: p.decay ? this.weightDecay : 0,
+    };
   }
 
   /** The live state (m and v are the optimizer's own buffers, not copies: write them out before the next step). */

@@ -5,10 +5,14 @@
  * on convnext_tiny 224² b16 (`npm run bench -- training`, docs/training-step.md). It stays opt-in: nothing gained
  * on large images, and each replica holds its own copy of the parameters for onnxruntime. Models with batch
  * statistics, and batches that do not split evenly, always run as one session.
+ * With more than one thread either way, a worker thread takes half of every AdamW update (AdamWThread): the
+ * sessions' threads idle during it. That puts the parameters in shared memory, copied once per step for
+ * onnxruntime (measured: the update 38.6 → 21.8 ms for convnext_atto's 3.7 M parameters).
  */
 import { availableParallelism } from "node:os";
 import { createSession } from "../runtime/session-node.ts";
 import { WorkerSession } from "../runtime/worker-session-node.ts";
+import { AdamWThread } from "./adamw-thread-node.ts";
 import type { StepEngine } from "./step-runner.ts";
 
 export interface NodeEngineOptions {
@@ -27,5 +31,6 @@ export function nodeStepEngine(opts: NodeEngineOptions = {}): StepEngine {
       replicas > 1
         ? { count: replicas, session: (onnx) => WorkerSession.create(onnx, { threads: 1 }) }
         : undefined,
+    optimizerThread: replicas > 1 || threads > 1 ? (arrays) => AdamWThread.start(arrays) : undefined,
   };
 }

@@ -197,7 +197,7 @@ export class Trainer {
       if (++micro < accumulate) continue;
 
       const lr = this.lrAt(this.step);
-      this.runner.optimizer.step(grads, lr);
+      await this.runner.update(grads, lr);
       this.ema?.update(this.paramRecord());
       this.step++;
       const now = performance.now();
