@@ -10,8 +10,8 @@
  * Data parallelism: with replicas, each of k sessions (one thread each) runs 1/k of every batch and the step
  * averages their losses and gradients. On small images this beats one k-thread session, whose thread pool
  * idles through the many small kernels; on ImageNet-sized ones it barely does (bench/train-throughput.ts).
- * The parameters then live in SharedArrayBuffers (the map's entries are replaced by tensors there, once), so the
- * workers read them where AdamW writes them instead of receiving a copy of all of them every step.
+ * With replicas or an optimizer thread, the parameters live in SharedArrayBuffers (the map's entries are replaced
+ * by tensors there, once), so other threads read and update them in place instead of receiving copies each step.
  */
 import type { RunnableSession } from "../runtime/session.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
@@ -167,7 +167,7 @@ export class StepRunner {
 
 /**
  * Re-homes the named parameters in SharedArrayBuffers (same map, new tensors holding copies): the replicas'
- * workers then read them where AdamW writes them, instead of receiving a copy of every parameter each step.
+ * workers and the optimizer's thread then work on them in place, instead of on a copy sent each step.
  */
 function moveToSharedMemory(params: Map<string, Float32Tensor>, names: string[]): void {
   for (const name of names) {
