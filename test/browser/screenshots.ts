@@ -1,11 +1,11 @@
 // Screenshots of test pages: into a temporary folder, and also into $CONVNEXT_SCREENSHOTS when set (how
 // docs/browser/ is made: `CONVNEXT_SCREENSHOTS=docs/browser npm run test:browser`).
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ElementHandle, Page } from "puppeteer-core";
+import { tempDir } from "../helpers.ts";
 
-const TEMP = mkdtempSync(join(tmpdir(), "convnext-screens-"));
+const TEMP = tempDir("convnext-screens-");
 
 /** The whole page, or one element of it. */
 export async function saveScreenshot(what: Page | ElementHandle, name: string): Promise<string> {
