@@ -16,11 +16,30 @@ import { reshape, transpose } from "./types.ts";
  * order, keeping the Conv's output name. Returns how many convs were rewritten.
  */
 export function patchifyConvsAsGemm(g: Graph): number {
-  return replaceNodes(
+  const bypassed = new Set<Node>();
+  const count = replaceNodes(
     g,
     (n) => isPatchify(g, n),
-    (n) => emitGemm(g, n),
+    (n) => emitGemm(g, n, bypassed),
   );
+  // The NHWC → NCHW transposes that only fed a rewritten conv (emitGemm read their input instead).
+  const used = new Set(g.nodes.flatMap((n) => n.inputs));
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  const kept = g.nodes
+    .splice(0)
+    .filter((n) => !(bypassed.has(n) && !used.has(n.outputs[0]) && !outputs.has(n.outputs[0])));
+  g.nodes.push(...kept);
+  return count;
+}
+
+const TO_NCHW = [0, 3, 1, 2];
+
+/** The channels-last tensor `x` was transposed from, when `x` is such a transpose's output. */
+function channelsLastSource(g: Graph, x: string): { node: Node; input: string } | undefined {
+  const node = g.nodes.find((n) => n.outputs[0] === x);
+  const perm = node?.op === "Transpose" ? (node.attrs.perm as number[] | undefined) : undefined;
+  if (!node || !perm || perm.length !== 4 || perm.some((v, i) => v !== TO_NCHW[i])) return undefined;
+  return { node, input: node.inputs[0] };
 }
 
 function isPatchify(g: Graph, n: Node): boolean {
@@ -45,19 +64,22 @@ function isPatchify(g: Graph, n: Node): boolean {
   );
 }
 
-function emitGemm(g: Graph, n: Node): string {
+function emitGemm(g: Graph, n: Node, bypassed: Set<Node>): string {
   const [x, w, b] = n.inputs;
   const [batch, c, h, wd] = g.shape(x);
   const [cout, , kh, kw] = g.shape(w);
   const [ho, wo] = [h / kh, wd / kw];
-  // [N, C, Ho, kh, Wo, kw] → [N, Ho, Wo, kh, kw, C]: one row per patch, channels last. The downsamplers' input
-  // is a LayerNorm's channels-last output moved to NCHW; onnxruntime merges that Transpose with this one, and
-  // with channels last the merged permutation copies runs of kw·C values instead of single ones (convnext_atto
-  // 128² batch 32 step: −13 ms of Transpose). The weight [Cout, C, kh, kw] is read in the same order.
-  const patches = reshape(g, transpose(g, reshape(g, x, [batch, c, ho, kh, wo, kw]), [0, 2, 4, 3, 5, 1]), [
-    batch * ho * wo,
-    kh * kw * c,
-  ]);
+  // One row per patch, channels last: [N, Ho, Wo, kh, kw, C]; the weight [Cout, C, kh, kw] is read in the same
+  // order. The downsamplers' input is a LayerNorm's channels-last output moved to NCHW: the patches are read from
+  // that channels-last tensor itself, [N, Ho, kh, Wo, kw, C] → [N, Ho, Wo, kh, kw, C], which copies runs of kw·C
+  // values forward and backward. From NCHW, onnxruntime merged the two transposes forward, but the backward went
+  // to NCHW one value at a time (5.3 ms for convnext_atto's first downsampler at batch 32; the step 483 → 447 ms).
+  const source = channelsLastSource(g, x);
+  if (source) bypassed.add(source.node);
+  const rows = source
+    ? transpose(g, reshape(g, source.input, [batch, ho, kh, wo, kw, c]), [0, 1, 3, 2, 4, 5])
+    : transpose(g, reshape(g, x, [batch, c, ho, kh, wo, kw]), [0, 2, 4, 3, 5, 1]);
+  const patches = reshape(g, rows, [batch * ho * wo, kh * kw * c]);
   const inputs = [patches, reshape(g, transpose(g, w, [0, 2, 3, 1]), [cout, kh * kw * c])];
   if (b) inputs.push(b);
   const y = g.op("Gemm", inputs, { transB: 1 }, "patchify");

@@ -46,3 +46,26 @@ test("only group-1 convs with kernel = stride, no padding and a divisible map ar
   assert.equal(patchifyConvsAsGemm(g), 1);
   assert.equal(g.nodes.filter((n) => n.op === "Conv").length, 4);
 });
+
+test("a patchify conv on a channels-last tensor moved to NCHW reads the channels-last tensor: same values and gradients, no NCHW transpose left", async () => {
+  const inputs = { t: [2, 6, 4, 5], w: [7, 5, 2, 2], b: [7] }; // t: [N, H, W, C]
+  const build = (g: Graph, [t, w, b]: string[]) =>
+    g.op("Conv", [g.op("Transpose", [t], { perm: [0, 3, 1, 2] }), w, b], { strides: [2, 2] });
+  const conv = await valuesAndGradients(inputs, build);
+  const gemm = await valuesAndGradients(inputs, build, patchifyConvsAsGemm);
+  assert.equal(gemm.rewritten, 1);
+  for (const name of ["y", "grad.t", "grad.w", "grad.b"]) {
+    const rel = maxRelDiff(gemm.out[name], conv.out[name]);
+    assert.ok(rel < 1e-5, `${name}: max relative difference ${rel}`);
+  }
+  const g = new Graph("bypass");
+  const t = g.input("t", "float32", [2, 6, 4, 5]);
+  build(g, [t, g.input("w", "float32", [7, 5, 2, 2]), g.input("b", "float32", [7])]);
+  patchifyConvsAsGemm(g);
+  const perms = g.nodes.filter((n) => n.op === "Transpose").map((n) => (n.attrs.perm as number[]).join(","));
+  assert.ok(perms.includes("0,1,3,2,4,5"), `transposes: ${perms.join(" | ")}`);
+  assert.ok(
+    !g.nodes.some((n) => n.op === "Transpose" && n.inputs[0] === t && n.attrs.perm),
+    "NHWC → NCHW kept",
+  );
+});
