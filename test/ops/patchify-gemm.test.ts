@@ -5,6 +5,17 @@ import { Graph } from "../../src/graph/graph.ts";
 import { patchifyConvsAsGemm } from "../../src/ops/patchify-gemm.ts";
 import { maxRelDiff, valuesAndGradients } from "./rewrite-helpers.ts";
 
+type Run = Awaited<ReturnType<typeof valuesAndGradients>>;
+
+/** One conv rewritten, and every named output within 1e-5 (relative) of the Conv's. */
+function assertSameOutputs(gemm: Run, conv: Run, names: string[]): void {
+  assert.equal(gemm.rewritten, 1);
+  for (const name of names) {
+    const rel = maxRelDiff(gemm.out[name], conv.out[name]);
+    assert.ok(rel < 1e-5, `${name}: max relative difference ${rel}`);
+  }
+}
+
 for (const [x, w] of [
   [
     [2, 3, 8, 12],
@@ -24,11 +35,7 @@ for (const [x, w] of [
     const build = (g: Graph, ins: string[]) => g.op("Conv", ins, { strides: w.slice(2) });
     const conv = await valuesAndGradients(inputs, build);
     const gemm = await valuesAndGradients(inputs, build, patchifyConvsAsGemm);
-    assert.equal(gemm.rewritten, 1);
-    for (const name of ["y", "grad.x", "grad.w", "grad.b"]) {
-      const rel = maxRelDiff(gemm.out[name], conv.out[name]);
-      assert.ok(rel < 1e-5, `${name}: max relative difference ${rel}`);
-    }
+    assertSameOutputs(gemm, conv, ["y", "grad.x", "grad.w", "grad.b"]);
   });
 }
 
@@ -53,11 +60,7 @@ test("a patchify conv on a channels-last tensor moved to NCHW reads the channels
     g.op("Conv", [g.op("Transpose", [t], { perm: [0, 3, 1, 2] }), w, b], { strides: [2, 2] });
   const conv = await valuesAndGradients(inputs, build);
   const gemm = await valuesAndGradients(inputs, build, patchifyConvsAsGemm);
-  assert.equal(gemm.rewritten, 1);
-  for (const name of ["y", "grad.t", "grad.w", "grad.b"]) {
-    const rel = maxRelDiff(gemm.out[name], conv.out[name]);
-    assert.ok(rel < 1e-5, `${name}: max relative difference ${rel}`);
-  }
+  assertSameOutputs(gemm, conv, ["y", "grad.t", "grad.w", "grad.b"]);
   const g = new Graph("bypass");
   const t = g.input("t", "float32", [2, 6, 4, 5]);
   build(g, [t, g.input("w", "float32", [7, 5, 2, 2]), g.input("b", "float32", [7])]);
