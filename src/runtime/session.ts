@@ -4,7 +4,7 @@
  * so the same Session runs natively and in browsers.
  */
 import type { InferenceSession, Tensor } from "onnxruntime-common";
-import { type DType, type HostTensor, newArrayLike, type TensorData } from "../tensor/host-tensor.ts";
+import { type DType, type HostTensor, StagingArrays, type TensorData } from "../tensor/host-tensor.ts";
 
 export interface SessionOptions {
   /** Intra-op threads; default: all cores (0 lets onnxruntime decide). */
@@ -54,7 +54,7 @@ export interface RunnableSession {
 }
 
 export class Session implements RunnableSession {
-  private readonly staging = new Map<string, TensorData>();
+  private readonly staging = new StagingArrays(false);
 
   private constructor(
     private readonly ort: OrtModule,
@@ -111,13 +111,7 @@ export class Session implements RunnableSession {
    */
   private unshared(name: string, data: TensorData): TensorData {
     if (typeof SharedArrayBuffer === "undefined" || !(data.buffer instanceof SharedArrayBuffer)) return data;
-    let copy = this.staging.get(name);
-    if (copy?.length !== data.length || copy.constructor !== data.constructor) {
-      copy = newArrayLike(data, data.length);
-      this.staging.set(name, copy);
-    }
-    (copy as Float32Array).set(data as Float32Array);
-    return copy;
+    return this.staging.copy(name, data);
   }
 
   /** Ends profiling (SessionOptions.profilePrefix) and flushes the profile file. */

@@ -36,10 +36,32 @@ export type Float32Tensor = HostTensor & { dtype: "float32"; data: Float32Array 
  * gets a plain Uint8Array: Buffer's own constructor is deprecated.
  */
 export function newArrayLike<T extends TensorData>(data: T, from: number | ArrayBufferLike | T): T {
-  const Typed = (data instanceof Uint8Array ? Uint8Array : data.constructor) as new (
-    from: number | ArrayBufferLike | T,
-  ) => T;
+  const Typed = arrayClassOf(data) as new (from: number | ArrayBufferLike | T) => T;
   return new Typed(from);
+}
+
+function arrayClassOf(data: TensorData): unknown {
+  return data instanceof Uint8Array ? Uint8Array : data.constructor;
+}
+
+/**
+ * One reusable copy per name, in shared memory or not: what a tensor is copied into on every run, so that the copy
+ * lands in memory already touched instead of fresh pages.
+ */
+export class StagingArrays {
+  private readonly arrays = new Map<string, TensorData>();
+
+  constructor(private readonly shared: boolean) {}
+
+  copy<T extends TensorData>(name: string, data: T): T {
+    let copy = this.arrays.get(name) as T | undefined;
+    if (copy?.length !== data.length || arrayClassOf(copy) !== arrayClassOf(data)) {
+      copy = newArrayLike(data, this.shared ? new SharedArrayBuffer(data.byteLength) : data.length);
+      this.arrays.set(name, copy);
+    }
+    (copy as Float32Array).set(data as Float32Array);
+    return copy;
+  }
 }
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = {

@@ -15,7 +15,7 @@
  */
 import type { RunnableSession } from "../runtime/session.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
-import { float32, newArrayLike } from "../tensor/host-tensor.ts";
+import { float32, StagingArrays } from "../tensor/host-tensor.ts";
 import { AdamW, type AdamWConfig, type AdamWHelper, type SharedAdamWArrays } from "./adamw.ts";
 import type { Rng } from "./rng.ts";
 import { buildTrainStep, type TrainStepGraph, type TrainStepOptions } from "./step-graph.ts";
@@ -44,7 +44,8 @@ export interface StepEngine {
 
 export class StepRunner {
   readonly optimizer: AdamW;
-  private readonly batchStaging = new SharedStaging();
+  /** Each step's batch, copied into shared memory for the replicas. */
+  private readonly batchStaging = new StagingArrays(true);
   private readonly optimizerThread: (AdamWHelper & { release(): Promise<void> }) | undefined;
 
   private constructor(
@@ -129,7 +130,7 @@ export class StepRunner {
     const k = this.sessions.length;
     // Replicas get their share of the batch as views of one shared copy: no copy per replica on this thread
     // while the others wait to start.
-    const whole = k > 1 ? this.batchStaging.stage(batched) : batched;
+    const whole = k > 1 ? this.staged(batched) : batched;
     const outs = await Promise.all(
       this.sessions.map((s, i) => s.run({ ...common, ...batchSlices(whole, i, k) })),
     );
@@ -145,6 +146,13 @@ export class StepRunner {
       logits: concatBatches(outs.map((o) => o.logits as Float32Tensor)),
       grads,
     };
+  }
+
+  private staged(feeds: Record<string, HostTensor>): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(feeds))
+      out[name] = { ...t, data: this.batchStaging.copy(name, t.data) };
+    return out;
   }
 
   /** One optimizer step: gradients, then AdamW at learning rate `lr`. */
@@ -170,35 +178,11 @@ export class StepRunner {
  * workers and the optimizer's thread then work on them in place, instead of on a copy sent each step.
  */
 function moveToSharedMemory(params: Map<string, Float32Tensor>, names: string[]): void {
+  const shared = new StagingArrays(true);
   for (const name of names) {
     const p = params.get(name);
     if (!p || p.data.buffer instanceof SharedArrayBuffer) continue;
-    params.set(name, { ...p, data: sharedCopy(p.data) });
-  }
-}
-
-function sharedCopy<T extends Float32Array>(data: T): T {
-  const copy = newArrayLike(data, new SharedArrayBuffer(data.byteLength));
-  copy.set(data);
-  return copy;
-}
-
-/** Copies of each step's batch tensors in shared memory, one reused array per feed name. */
-class SharedStaging {
-  private readonly arrays = new Map<string, HostTensor["data"]>();
-
-  stage(feeds: Record<string, HostTensor>): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
-      let copy = this.arrays.get(name);
-      if (copy?.length !== t.data.length || copy.constructor !== t.data.constructor) {
-        copy = newArrayLike(t.data, new SharedArrayBuffer(t.data.byteLength));
-        this.arrays.set(name, copy);
-      }
-      (copy as Float32Array).set(t.data as Float32Array);
-      out[name] = { ...t, data: copy } as HostTensor;
-    }
-    return out;
+    params.set(name, { ...p, data: shared.copy(name, p.data) });
   }
 }
 
