@@ -13,9 +13,7 @@ export interface SessionWorkerInit {
 }
 
 export type SessionWorkerRequest = { id: number; feeds: Record<string, HostTensor>; fetches?: string[] };
-export type SessionWorkerReply =
-  | { id: number; outputs: Record<string, HostTensor> }
-  | { id: number; error: string };
+export type SessionWorkerReply = { id: number; outputs?: Record<string, HostTensor>; error?: string };
 
 const port = parentPort!;
 const init = workerData as SessionWorkerInit;
