@@ -5,6 +5,8 @@
  *   node --import tsx bench/compare-step-graphs.ts write convnext_atto 128 32 before.onnx   (at the old commit)
  *   node --import tsx bench/compare-step-graphs.ts time convnext_atto 128 32 7 before.onnx after.onnx
  * `fashion-mnist` names the bundled model's architecture. THREADS sets the sessions' threads (default 2).
+ * For graph options of one commit, `write` reads NCHWC (the NCHWc block size; unset: off) and DENSE (dense
+ * depthwise pixels per tap).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import type { ConvNeXtConfig } from "../src/models/config.ts";
@@ -21,7 +23,10 @@ const [mode, model, res, batch, ...rest] = process.argv.slice(2);
 const cfg: ConvNeXtConfig =
   model === "fashion-mnist" ? fashionMnistModel() : modelConfig(model, { dropPathRate: 0.1 });
 const shape: [number, number, number, number] = [Number(batch), cfg.inChans, Number(res), Number(res)];
-const step = buildTrainStep(convnextTrainable(cfg), shape);
+const step = buildTrainStep(convnextTrainable(cfg), shape, {
+  nchwcBlockSize: process.env.NCHWC ? Number(process.env.NCHWC) : undefined,
+  denseDepthwiseMaxPixelsPerTap: process.env.DENSE ? Number(process.env.DENSE) : undefined,
+});
 
 if (mode === "write") {
   writeFileSync(rest[0], step.onnx);

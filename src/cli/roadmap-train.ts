@@ -15,6 +15,7 @@ import { join, resolve } from "node:path";
 import { countRoadmap, type Regime, roadmapSteps } from "../models/roadmap.ts";
 import { initRoadmapParams, type RoadmapInit } from "../models/roadmap-init.ts";
 import { createSession } from "../runtime/session-node.ts";
+import { nodeStepEngine } from "../train/engine-node.ts";
 import type { RgbImage } from "../train/augment/image.ts";
 import { resizeBox } from "../train/augment/resize.ts";
 import type { SampleTransform } from "../train/augment/sample-transform.ts";
@@ -368,7 +369,7 @@ export async function trainRoadmap(
         [opts.batch, 1, opts.resolution, opts.resolution],
         trainLoader.batchesPerEpoch(),
         recipe,
-        session,
+        nodeStepEngine({ threads: opts.threads }),
       );
       let lastLoss = Number.NaN;
       let lastAcc = Number.NaN;

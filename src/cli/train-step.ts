@@ -8,8 +8,8 @@ import { checkParams } from "../checkpoint/validate.ts";
 import { type ConvNeXtConfig, checkInputDims } from "../models/config.ts";
 import { paramShapes } from "../models/convnext.ts";
 import { engineError } from "../runtime/session.ts";
-import { createSession } from "../runtime/session-node.ts";
 import { float32, type Float32Tensor, type HostTensor } from "../tensor/host-tensor.ts";
+import { nodeStepEngine } from "../train/engine-node.ts";
 import { smoothedTargets } from "../train/loss.ts";
 import { StepRunner } from "../train/step-runner.ts";
 import { convnextTrainable } from "../train/trainable.ts";
@@ -86,7 +86,7 @@ async function runSteps(
       convnextTrainable(config),
       params,
       x.dims as [number, number, number, number],
-      (b) => createSession(b, { threads: opts.threads }),
+      nodeStepEngine({ threads: opts.threads }),
       { weightDecay: opts.weightDecay },
     );
     const out = new Map<string, HostTensor>();

@@ -92,8 +92,12 @@ export function toOnnxBytes(g: Graph, opts: ModelInfo = {}): Uint8Array {
     metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
     opsetImport: [
       { domain: "", version: OPSET },
-      // onnxruntime's contrib ops (fused inference lowerings, int8), imported only when a node uses them.
-      ...(g.nodes.some((n) => n.domain === "com.microsoft") ? [{ domain: "com.microsoft", version: 1 }] : []),
+      // onnxruntime's contrib domains (fused inference lowerings, int8, NCHWc convs), each imported only when a
+      // node uses it.
+      ...[...new Set(g.nodes.flatMap((n) => (n.domain ? [n.domain] : [])))].map((domain) => ({
+        domain,
+        version: 1,
+      })),
     ],
     graph,
   });

@@ -8,8 +8,11 @@
  * With more than one thread either way, a worker thread takes half of every AdamW update (AdamWThread): the
  * sessions' threads idle during it. That puts the parameters in shared memory, copied once per step for
  * onnxruntime (measured: the update 38.6 → 21.8 ms for convnext_atto's 3.7 M parameters).
+ * Depthwise convs run on onnxruntime's NCHWc kernels, built for this machine's channel block
+ * (ops/depthwise-nchwc.ts).
  */
 import { availableParallelism } from "node:os";
+import { nchwcBlockSize } from "./nchwc-node.ts";
 import { createSession } from "../runtime/session-node.ts";
 import { WorkerSession } from "../runtime/worker-session-node.ts";
 import { AdamWThread } from "./adamw-thread-node.ts";
@@ -32,5 +35,6 @@ export function nodeStepEngine(opts: NodeEngineOptions = {}): StepEngine {
         ? { count: replicas, session: (onnx) => WorkerSession.create(onnx, { threads: 1 }) }
         : undefined,
     optimizerThread: replicas > 1 || threads > 1 ? (arrays) => AdamWThread.start(arrays) : undefined,
+    graphOptions: async () => ({ nchwcBlockSize: await nchwcBlockSize() }),
   };
 }

@@ -6,7 +6,12 @@
  */
 import { addGradients } from "../autodiff/grad.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
-import { DENSE_DEPTHWISE_MAX_PIXELS_PER_TAP, depthwiseConvsAsMatMul } from "../ops/depthwise-matmul.ts";
+import {
+  DENSE_DEPTHWISE_MAX_PIXELS_BESIDE_NCHWC,
+  DENSE_DEPTHWISE_MAX_PIXELS_PER_TAP,
+  depthwiseConvsAsMatMul,
+} from "../ops/depthwise-matmul.ts";
+import { depthwiseConvsAsNchwc } from "../ops/depthwise-nchwc.ts";
 import { lowerComposites } from "../ops/index.ts";
 import { patchifyConvsAsGemm } from "../ops/patchify-gemm.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
@@ -27,6 +32,12 @@ export interface TrainStepOptions {
   patchifyAsGemm?: boolean;
   /** Depthwise convs on maps of at most this many pixels per kernel tap run as one MatMul (ops/depthwise-matmul.ts); 0: never. */
   denseDepthwiseMaxPixelsPerTap?: number;
+  /**
+   * onnxruntime's NCHWc channel block on the machine that will run the step (train/nchwc-node.ts): depthwise
+   * convs and their input gradients then run on its NCHWc kernels (ops/depthwise-nchwc.ts). Absent: plain Conv,
+   * which every engine runs.
+   */
+  nchwcBlockSize?: number;
 }
 
 export function buildTrainStep(
@@ -36,7 +47,11 @@ export function buildTrainStep(
 ): TrainStepGraph {
   const fwd = model.buildTraining(batchShape);
   const g = fwd.graph;
-  depthwiseConvsAsMatMul(g, opts.denseDepthwiseMaxPixelsPerTap ?? DENSE_DEPTHWISE_MAX_PIXELS_PER_TAP);
+  depthwiseConvsAsMatMul(
+    g,
+    opts.denseDepthwiseMaxPixelsPerTap ?? DENSE_DEPTHWISE_MAX_PIXELS_PER_TAP,
+    opts.nchwcBlockSize ? DENSE_DEPTHWISE_MAX_PIXELS_BESIDE_NCHWC : undefined,
+  );
   if (opts.patchifyAsGemm ?? true) patchifyConvsAsGemm(g);
   const targets = g.input("targets", "float32", [batchShape[0], model.numClasses]);
   const loss = softTargetCrossEntropy(g, fwd.logits, targets);
@@ -46,6 +61,7 @@ export function buildTrainStep(
   for (const [p, gp] of grads) g.output(g.op("Identity", [gp], {}, `grad.${p}`));
   for (const [s, v] of fwd.stateUpdates ?? []) g.output(g.op("Identity", [v], {}, `state.${s}`));
   lowerComposites(g);
+  if (opts.nchwcBlockSize) depthwiseConvsAsNchwc(g, opts.nchwcBlockSize);
   return {
     onnx: toOnnxBytes(g),
     params: fwd.params,

@@ -40,6 +40,8 @@ export interface StepEngine {
    * between steps; the parameters then move into shared memory.
    */
   optimizerThread?: (arrays: SharedAdamWArrays[]) => AdamWHelper & { release(): Promise<void> };
+  /** Step-graph lowerings only this engine's sessions run (onnxruntime-node's NCHWc kernels, say). */
+  graphOptions?: () => Promise<TrainStepOptions>;
 }
 
 export class StepRunner {
@@ -80,6 +82,8 @@ export class StepRunner {
       typeof engine === "function"
         ? { session: engine, replicas: undefined, optimizerThread: undefined }
         : engine;
+    if (typeof engine !== "function" && engine.graphOptions)
+      graphOptions = { ...(await engine.graphOptions()), ...graphOptions };
     const k = replicas?.count ?? 1;
     if (replicas && k > 1 && batchShape[0] % k === 0) {
       const graph = buildTrainStep(

@@ -1,4 +1,6 @@
 // Runs a small graph with and without a training-graph rewrite: its output and the gradients of ⟨probe, y⟩.
+// A rewrite runs on the forward graph (its output gets gradients by the existing rules), or with
+// `afterGradients` on the whole graph once the gradients are built (for ops that have no gradient rules).
 import { addGradients } from "../../src/autodiff/grad.ts";
 import { Graph } from "../../src/graph/graph.ts";
 import { toOnnxBytes } from "../../src/graph/onnx.ts";
@@ -11,16 +13,18 @@ export async function valuesAndGradients(
   inputs: Record<string, number[]>,
   build: (g: Graph, inputs: string[]) => string,
   rewrite?: (g: Graph) => number,
+  opts: { afterGradients?: boolean } = {},
 ): Promise<{ out: Record<string, HostTensor>; rewritten: number }> {
   const g = new Graph("rewrite");
   const names = Object.entries(inputs).map(([name, dims]) => g.input(name, "float32", dims));
   const y = build(g, names);
-  const rewritten = rewrite ? rewrite(g) : 0;
+  let rewritten = rewrite && !opts.afterGradients ? rewrite(g) : 0;
   const probe = g.input("probe", "float32", g.shape(y));
   const grads = addGradients(g, y, names, probe);
   g.output(g.op("Identity", [y], {}, "y"));
   for (const [p, gp] of grads) g.output(g.op("Identity", [gp], {}, `grad.${p}`));
   lowerComposites(g);
+  if (rewrite && opts.afterGradients) rewritten = rewrite(g);
   const rng = new Rng(7);
   const draw = (dims: number[]) => normalTensor(dims, rng);
   const feeds: Record<string, HostTensor> = { probe: draw(g.shape(y)) };
