@@ -69,18 +69,21 @@ function emitGemm(g: Graph, n: Node, bypassed: Set<Node>): string {
   const [batch, c, h, wd] = g.shape(x);
   const [cout, , kh, kw] = g.shape(w);
   const [ho, wo] = [h / kh, wd / kw];
-  // One row per patch, channels last: [N, Ho, Wo, kh, kw, C]; the weight [Cout, C, kh, kw] is read in the same
-  // order. The downsamplers' input is a LayerNorm's channels-last output moved to NCHW: the patches are read from
-  // that channels-last tensor itself, [N, Ho, kh, Wo, kw, C] → [N, Ho, Wo, kh, kw, C], which copies runs of kw·C
-  // values forward and backward. From NCHW, onnxruntime merged the two transposes forward, but the backward went
-  // to NCHW one value at a time (5.3 ms for convnext_atto's first downsampler at batch 32; the step 483 → 447 ms).
+  // One row per patch; the weight [Cout, C, kh, kw] is read in the same order as the patch.
+  // The downsamplers' input is a LayerNorm's channels-last output moved to NCHW: the patches are read from that
+  // channels-last tensor itself, [N, Ho, kh, Wo, kw, C] → [N, Ho, Wo, kh, kw, C], which copies runs of kw·C values
+  // forward and backward. From NCHW, onnxruntime merged the two transposes forward, but the backward went to NCHW
+  // one value at a time (5.3 ms for convnext_atto's first downsampler at batch 32; the step 483 → 447 ms).
+  // From an NCHW input (the stem's images), [N, C, Ho, kh, Wo, kw] → [N, Ho, Wo, C, kh, kw] keeps runs of kw
+  // values, where a channels-last patch moved single ones: 3.0 against 9.8 ms for convnext_atto's stem at 128² b32.
   const source = channelsLastSource(g, x);
   if (source) bypassed.add(source.node);
   const rows = source
     ? transpose(g, reshape(g, source.input, [batch, ho, kh, wo, kw, c]), [0, 1, 3, 2, 4, 5])
-    : transpose(g, reshape(g, x, [batch, c, ho, kh, wo, kw]), [0, 2, 4, 3, 5, 1]);
+    : transpose(g, reshape(g, x, [batch, c, ho, kh, wo, kw]), [0, 2, 4, 1, 3, 5]);
   const patches = reshape(g, rows, [batch * ho * wo, kh * kw * c]);
-  const inputs = [patches, reshape(g, transpose(g, w, [0, 2, 3, 1]), [cout, kh * kw * c])];
+  const weight = source ? transpose(g, w, [0, 2, 3, 1]) : w;
+  const inputs = [patches, reshape(g, weight, [cout, kh * kw * c])];
   if (b) inputs.push(b);
   const y = g.op("Gemm", inputs, { transB: 1 }, "patchify");
   return transpose(g, reshape(g, y, [batch, ho, wo, cout]), [0, 3, 1, 2]);
