@@ -6,6 +6,8 @@
  * - weight gradient: one grouped Conv with the batch folded into the channels and dy as the kernel,
  *   dilated by the forward stride; for "same"-padded depthwise convs on narrow maps, kernel row by kernel row
  *   as batched MatMuls (depthwise-weight-grad.ts).
+ * On onnxruntime-node the step's depthwise convs (forward and input gradient) are then moved to its NCHWc kernels
+ * (depthwise-nchwc.ts).
  */
 import type { Graph, Node } from "../graph/graph.ts";
 import { depthwiseWeightGradByRows, MAX_WIDTH_PER_TAP } from "./depthwise-weight-grad.ts";
