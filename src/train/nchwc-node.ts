@@ -2,8 +2,8 @@
  * onnxruntime's NCHWc channel block on this machine: MLAS picks it from the CPU (16 with AVX-512, 8 with AVX2)
  * and the filters of its NCHWc convs are laid out in blocks of it (ops/depthwise-nchwc.ts), so a graph that
  * uses those kernels directly must be built for the machine that runs it. Found once per process by two probe
- * graphs: ReorderInput pads 4 channels up to one block, and a 3×3 depthwise NCHWc conv of ones must then give
- * the sums a plain convolution gives. Undefined where either fails: the caller keeps plain Conv.
+ * graphs: ReorderInput pads 4 channels up to one block, and a small depthwise conv written for that block must
+ * then give exactly the direct sums (nchwcBlockWorks). Undefined where either fails: the caller keeps plain Conv.
  */
 import { Graph } from "../graph/graph.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
@@ -43,21 +43,43 @@ async function paddedChannels(channels: number): Promise<number> {
 }
 
 /**
- * Whether a 3×3 "same" depthwise conv of ones over a 3×3 map of ones, written for channel blocks of `block`,
- * gives a plain convolution's sums (9 at the centre, 4 at the corners) here.
+ * Whether a 3×3 "same" depthwise conv with a bias, written for channel blocks of `block`, gives here exactly what
+ * the direct sum gives. Small integers keep every sum exact; distinct values per channel and tap catch a filter
+ * laid out in the wrong order, and 12 channels (not a whole block of 8 or 16) the padding.
  */
 export async function nchwcBlockWorks(block: number): Promise<boolean> {
-  const c = 4;
+  const [c, h, w] = [12, 4, 5];
   const g = new Graph("nchwc_conv");
-  const x = g.input("x", "float32", [1, c, 3, 3]);
-  const w = g.input("w", "float32", [c, 1, 3, 3]);
-  g.output(g.op("Conv", [x, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: c }, "y"));
+  const ins = [
+    g.input("x", "float32", [1, c, h, w]),
+    g.input("w", "float32", [c, 1, 3, 3]),
+    g.input("b", "float32", [c]),
+  ];
+  g.output(g.op("Conv", ins, { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: c }, "y"));
   if (depthwiseConvsAsNchwc(g, block) !== 1) return false;
-  const ones = (dims: number[]) => float32(dims, new Float32Array(dims.reduce((a, b) => a * b)).fill(1));
-  const y = await run(g, { x: ones([1, c, 3, 3]), w: ones([c, 1, 3, 3]) }).catch(() => undefined);
-  const expected = [4, 6, 4, 6, 9, 6, 4, 6, 4];
-  const values = y?.data as Float32Array | undefined;
-  return values?.length === c * 9 && values.every((v, i) => v === expected[i % 9]);
+  const x = Float32Array.from({ length: c * h * w }, (_, i) => (i % 7) - 3);
+  const k = Float32Array.from({ length: c * 9 }, (_, i) => (i % 5) - 2 + Math.floor(i / 9));
+  const b = Float32Array.from({ length: c }, (_, i) => i);
+  const out = await run(g, {
+    x: float32([1, c, h, w], x),
+    w: float32([c, 1, 3, 3], k),
+    b: float32([c], b),
+  }).catch(() => undefined);
+  const y = out?.data as Float32Array | undefined;
+  if (y?.length !== c * h * w) return false;
+  for (let ch = 0; ch < c; ch++)
+    for (let r = 0; r < h; r++)
+      for (let q = 0; q < w; q++) {
+        let sum = b[ch];
+        for (let i = 0; i < 3; i++)
+          for (let j = 0; j < 3; j++) {
+            const [rr, qq] = [r + i - 1, q + j - 1];
+            if (rr >= 0 && rr < h && qq >= 0 && qq < w)
+              sum += x[(ch * h + rr) * w + qq] * k[ch * 9 + i * 3 + j];
+          }
+        if (y[(ch * h + r) * w + q] !== sum) return false;
+      }
+  return true;
 }
 
 async function run(g: Graph, feeds: Record<string, ReturnType<typeof float32>>) {
