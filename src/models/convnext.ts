@@ -37,10 +37,11 @@ export interface BuildOptions {
    */
   training?: boolean;
   /**
-   * Inference only: the residual stream stays channels-last (NHWC) between blocks, so each block is
-   * Transpose → depthwise Conv → Transpose → LN → MLP → Add with no transpose back to NCHW; onnxruntime folds
-   * both remaining transposes into its NCHWc reorders (ReorderInput/ReorderOutput with channels_last), so the
-   * only layout passes left are the ones the depthwise conv needs anyway. Feature outputs are still NCHW.
+   * The residual stream stays channels-last (NHWC) between blocks, so each block is Transpose → depthwise Conv →
+   * Transpose → LN → MLP → Add with no transpose back to NCHW. At inference onnxruntime folds both remaining
+   * transposes into its NCHWc reorders (ReorderInput/ReorderOutput with channels_last), so the only layout passes
+   * left are the ones the depthwise conv needs anyway; training steps whose depthwise convs run on those kernels
+   * get the same folding from ops/depthwise-nchwc.ts. Feature outputs are still NCHW.
    */
   channelsLast?: boolean;
 }
@@ -102,7 +103,6 @@ export function paramShapes(cfg: ConvNeXtConfig): Map<string, number[]> {
 export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): BuiltModel {
   const outputs = opts.outputs ?? ["logits"];
   const training = opts.training ?? false;
-  if (training && opts.channelsLast) throw new Error("channelsLast is an inference layout");
   const cl = opts.channelsLast ?? false;
   const g = new Graph("convnext");
   const shapes = paramShapes(cfg);

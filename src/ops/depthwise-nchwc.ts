@@ -35,34 +35,51 @@ export function depthwiseConvsAsNchwc(g: Graph, blockSize: number): number {
     },
     (n) => emitNchwc(g, n, blockSize),
   );
-  writeChannelsLastDirectly(g);
+  readAndWriteChannelsLast(g);
   return count;
 }
 
+const TO_NHWC = [0, 2, 3, 1];
+const TO_NCHW = [0, 3, 1, 2];
+
 /**
- * A ReorderOutput read only by an NCHW → NHWC Transpose (the block's move to channels-last for LayerNorm and the
- * MLP) writes channels-last itself: one pass over the block's activations fewer.
+ * The reorders take channels-last tensors directly, saving a pass over the block's activations each:
+ *  - a ReorderOutput read only by an NCHW → NHWC Transpose (the block's move to channels-last for LayerNorm and
+ *    the MLP, or a gradient's back to a channels-last residual stream) writes channels-last itself;
+ *  - a ReorderInput of an NHWC → NCHW Transpose (from a channels-last residual stream, or a gradient coming back
+ *    from the MLP) reads that Transpose's input; the Transpose goes when nothing else reads it.
  */
-function writeChannelsLastDirectly(g: Graph): void {
+function readAndWriteChannelsLast(g: Graph): void {
+  const producer = new Map<string, Node>();
   const consumers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  for (const n of g.nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  }
   const outputs = new Set(g.outputs.map((o) => o.name));
+  const isTranspose = (n: Node | undefined, perm: number[]) =>
+    n?.op === "Transpose" && (n.attrs.perm as number[] | undefined)?.join() === perm.join();
   const dropped = new Set<Node>();
   for (const n of g.nodes) {
-    if (n.domain !== NCHWC_DOMAIN || n.op !== "ReorderOutput" || outputs.has(n.outputs[0])) continue;
-    const readers = consumers.get(n.outputs[0]) ?? [];
-    const t = readers[0];
-    const perm = t?.op === "Transpose" ? (t.attrs.perm as number[] | undefined) : undefined;
-    if (readers.length !== 1 || perm?.join() !== TO_NHWC.join()) continue;
-    n.attrs = { ...n.attrs, channels_last: 1 };
-    n.outputs = [t.outputs[0]];
-    dropped.add(t);
+    if (n.domain !== NCHWC_DOMAIN) continue;
+    if (n.op === "ReorderOutput" && !outputs.has(n.outputs[0])) {
+      const readers = consumers.get(n.outputs[0]) ?? [];
+      if (readers.length !== 1 || !isTranspose(readers[0], TO_NHWC)) continue;
+      n.attrs = { ...n.attrs, channels_last: 1 };
+      n.outputs = [readers[0].outputs[0]];
+      dropped.add(readers[0]);
+    } else if (n.op === "ReorderInput") {
+      const t = producer.get(n.inputs[0]);
+      if (!t || !isTranspose(t, TO_NCHW)) continue;
+      n.attrs = { ...n.attrs, channels_last: 1 };
+      n.inputs = [t.inputs[0]];
+      const stillRead = (consumers.get(t.outputs[0]) ?? []).some((c) => c !== n);
+      if (!stillRead && !outputs.has(t.outputs[0])) dropped.add(t);
+    }
   }
   const kept = g.nodes.splice(0).filter((n) => !dropped.has(n));
   g.nodes.push(...kept);
 }
-
-const TO_NHWC = [0, 2, 3, 1];
 
 function emitNchwc(g: Graph, n: Node, block: number): string {
   const [x, w, b] = n.inputs;

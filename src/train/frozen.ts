@@ -10,8 +10,8 @@ export function freezeParams(model: Trainable, frozen: ReadonlyMap<string, Float
   return {
     numClasses: model.numClasses,
     depths: model.depths,
-    buildTraining(batchShape) {
-      const fwd = model.buildTraining(batchShape);
+    buildTraining(batchShape, layout) {
+      const fwd = model.buildTraining(batchShape, layout);
       const g = fwd.graph;
       for (const [name, value] of frozen) {
         const at = g.inputs.findIndex((i) => i.name === name);

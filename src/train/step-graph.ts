@@ -34,8 +34,8 @@ export interface TrainStepOptions {
   denseDepthwiseMaxPixelsPerTap?: number;
   /**
    * onnxruntime's NCHWc channel block on the machine that will run the step (train/nchwc-node.ts): depthwise
-   * convs and their input gradients then run on its NCHWc kernels (ops/depthwise-nchwc.ts). Absent: plain Conv,
-   * which every engine runs.
+   * convs and their input gradients then run on its NCHWc kernels (ops/depthwise-nchwc.ts), and a ConvNeXt's
+   * residual stream stays channels-last. Absent: plain Conv on NCHW, which every engine runs.
    */
   nchwcBlockSize?: number;
 }
@@ -45,7 +45,8 @@ export function buildTrainStep(
   batchShape: [number, number, number, number],
   opts: TrainStepOptions = {},
 ): TrainStepGraph {
-  const fwd = model.buildTraining(batchShape);
+  // Channels-last between blocks pays where the depthwise convs' NCHWc reorders read and write it directly.
+  const fwd = model.buildTraining(batchShape, { channelsLast: !!opts.nchwcBlockSize });
   const g = fwd.graph;
   depthwiseConvsAsMatMul(
     g,

@@ -18,24 +18,31 @@ export interface TrainingForward {
   dropPath?: { name: string; keep: number }[];
 }
 
+/** How the step would like the forward graph laid out; a model may build its own way regardless. */
+export interface TrainingLayout {
+  /** Channels-last residual stream (ConvNeXt's BuildOptions.channelsLast). */
+  channelsLast?: boolean;
+}
+
 export interface Trainable {
   numClasses: number;
   /** Stage depths, for layer-wise lr decay with ConvNeXt's layer ids. */
   depths?: number[];
-  buildTraining(batchShape: [number, number, number, number]): TrainingForward;
+  buildTraining(batchShape: [number, number, number, number], layout?: TrainingLayout): TrainingForward;
 }
 
 export function convnextTrainable(cfg: ConvNeXtConfig): Trainable {
   return {
     numClasses: cfg.numClasses,
     depths: cfg.depths,
-    buildTraining(batchShape) {
+    buildTraining(batchShape, layout = {}) {
       if (cfg.numClasses <= 0)
         throw new Error("training needs a model with a classifier head (numClasses > 0)");
       const { graph, params, dropPath } = buildConvNeXt(cfg, {
         training: true,
         inputShape: batchShape,
         outputs: ["logits"],
+        channelsLast: layout.channelsLast,
       });
       return { graph, logits: "logits", params, dropPath };
     },

@@ -42,30 +42,47 @@ for (const [dims, k, bias] of [
   });
 }
 
-test("a conv read only by the move to channels-last writes channels-last itself: same values, that Transpose gone", async () => {
-  const inputs = { x: [2, 24, 7, 6], w: [24, 1, 3, 3] };
-  const build = (g: Graph, [x, w]: string[]) =>
-    g.op("Transpose", [depthwise(g, x, w, undefined, 3)], { perm: [0, 2, 3, 1] });
+test("reorders read and write channels-last tensors directly: same values and gradients, those Transposes gone", async () => {
+  // [N, H, W, C] in and out, as between the blocks of a channels-last residual stream.
+  const inputs = { t: [2, 7, 6, 24], w: [24, 1, 3, 3] };
+  const build = (g: Graph, [t, w]: string[]) => {
+    const x = g.op("Transpose", [t], { perm: [0, 3, 1, 2] });
+    return g.op("Transpose", [depthwise(g, x, w, undefined, 3)], { perm: [0, 2, 3, 1] });
+  };
   const conv = await valuesAndGradients(inputs, build);
   const nchwc = await valuesAndGradients(inputs, build, (g) => depthwiseConvsAsNchwc(g, block), {
     afterGradients: true,
   });
-  for (const name of ["y", "grad.x", "grad.w"]) {
+  for (const name of ["y", "grad.t", "grad.w"]) {
     const rel = maxRelDiff(nchwc.out[name], conv.out[name]);
     assert.ok(rel < 1e-5, `${name}: max relative difference ${rel}`);
   }
   const g = new Graph("fused");
-  build(g, [g.input("x", "float32", [2, 24, 7, 6]), g.input("w", "float32", [24, 1, 3, 3])]);
+  build(g, [g.input("t", "float32", [2, 7, 6, 24]), g.input("w", "float32", [24, 1, 3, 3])]);
   assert.equal(depthwiseConvsAsNchwc(g, block), 1);
+  // Only the filter's reorder is left as a Transpose.
   assert.deepEqual(
     g.nodes.map((n) => n.op),
     ["Reshape", "Pad", "Reshape", "Transpose", "Reshape", "ReorderInput", "Conv", "ReorderOutput"].filter(
       (op) => op !== "Pad" || 24 % block !== 0,
     ),
   );
-  const reorder = g.nodes.find((n) => n.op === "ReorderOutput")!;
-  assert.equal(reorder.domain, NCHWC_DOMAIN);
-  assert.equal(reorder.attrs.channels_last, 1);
+  for (const op of ["ReorderInput", "ReorderOutput"]) {
+    const reorder = g.nodes.find((n) => n.op === op)!;
+    assert.equal(reorder.domain, NCHWC_DOMAIN);
+    assert.equal(reorder.attrs.channels_last, 1, op);
+  }
+});
+
+test("a Transpose the ReorderInput bypasses stays while something else reads it", () => {
+  const g = new Graph("shared");
+  const t = g.input("t", "float32", [1, 5, 5, 8]);
+  const x = g.op("Transpose", [t], { perm: [0, 3, 1, 2] });
+  depthwise(g, x, g.input("w", "float32", [8, 1, 3, 3]), undefined, 3);
+  g.op("Relu", [x]);
+  assert.equal(depthwiseConvsAsNchwc(g, block), 1);
+  assert.ok(g.nodes.some((n) => n.op === "Transpose" && n.outputs[0] === x));
+  assert.deepEqual(g.nodes.find((n) => n.op === "ReorderInput")?.inputs, [t]);
 });
 
 test("only stride-1 same-padded depthwise convs with a multiple of 4 channels are rewritten", () => {
