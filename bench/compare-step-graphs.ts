@@ -6,7 +6,7 @@
  *   node --import tsx bench/compare-step-graphs.ts time convnext_atto 128 32 7 before.onnx after.onnx
  * `fashion-mnist` names the bundled model's architecture. THREADS sets the sessions' threads (default 2).
  * For graph options of one commit, `write` reads NCHWC (the NCHWc block size; unset: off) and DENSE (dense
- * depthwise pixels per tap).
+ * depthwise pixels per tap) and SPLIT (the session threads the graph is built for: weight-gradient row ranges).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import type { ConvNeXtConfig } from "../src/models/config.ts";
@@ -26,6 +26,7 @@ const shape: [number, number, number, number] = [Number(batch), cfg.inChans, Num
 const step = buildTrainStep(convnextTrainable(cfg), shape, {
   nchwcBlockSize: process.env.NCHWC ? Number(process.env.NCHWC) : undefined,
   denseDepthwiseMaxPixelsPerTap: process.env.DENSE ? Number(process.env.DENSE) : undefined,
+  sessionThreads: process.env.SPLIT ? Number(process.env.SPLIT) : undefined,
 });
 
 if (mode === "write") {

@@ -9,7 +9,8 @@
  * sessions' threads idle during it. That puts the parameters in shared memory, copied once per step for
  * onnxruntime (measured: the update 38.6 → 21.8 ms for convnext_atto's 3.7 M parameters).
  * Depthwise convs run on onnxruntime's NCHWc kernels, built for this machine's channel block
- * (ops/depthwise-nchwc.ts).
+ * (ops/depthwise-nchwc.ts), and the one session's graph takes its large weight gradients in row ranges, one per
+ * thread (ops/weight-grad-split.ts).
  */
 import { availableParallelism } from "node:os";
 import { nchwcBlockSize } from "./nchwc-node.ts";
@@ -35,6 +36,6 @@ export function nodeStepEngine(opts: NodeEngineOptions = {}): StepEngine {
         ? { count: replicas, session: (onnx) => WorkerSession.create(onnx, { threads: 1 }) }
         : undefined,
     optimizerThread: replicas > 1 || threads > 1 ? (arrays) => AdamWThread.start(arrays) : undefined,
-    graphOptions: async () => ({ nchwcBlockSize: await nchwcBlockSize() }),
+    graphOptions: async () => ({ nchwcBlockSize: await nchwcBlockSize(), sessionThreads: threads }),
   };
 }

@@ -14,6 +14,7 @@ import {
 import { depthwiseConvsAsNchwc } from "../ops/depthwise-nchwc.ts";
 import { lowerComposites } from "../ops/index.ts";
 import { patchifyConvsAsGemm } from "../ops/patchify-gemm.ts";
+import { weightGradientsSplitOverRows } from "../ops/weight-grad-split.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
 import type { Trainable } from "./trainable.ts";
 
@@ -38,6 +39,11 @@ export interface TrainStepOptions {
    * residual stream stays channels-last. Absent: plain Conv on NCHW, which every engine runs.
    */
   nchwcBlockSize?: number;
+  /**
+   * The threads of the session that will run the step: with more than one, weight gradients over many rows
+   * are taken as that many row ranges the threads work on apart (ops/weight-grad-split.ts). Default 1.
+   */
+  sessionThreads?: number;
 }
 
 export function buildTrainStep(
@@ -63,6 +69,7 @@ export function buildTrainStep(
   for (const [s, v] of fwd.stateUpdates ?? []) g.output(g.op("Identity", [v], {}, `state.${s}`));
   lowerComposites(g);
   if (opts.nchwcBlockSize) depthwiseConvsAsNchwc(g, opts.nchwcBlockSize);
+  weightGradientsSplitOverRows(g, opts.sessionThreads ?? 1);
   return {
     onnx: toOnnxBytes(g),
     params: fwd.params,

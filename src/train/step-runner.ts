@@ -86,11 +86,11 @@ export class StepRunner {
       graphOptions = { ...(await engine.graphOptions()), ...graphOptions };
     const k = replicas?.count ?? 1;
     if (replicas && k > 1 && batchShape[0] % k === 0) {
-      const graph = buildTrainStep(
-        model,
-        [batchShape[0] / k, ...batchShape.slice(1)] as typeof batchShape,
-        graphOptions,
-      );
+      // Replicas run on one thread each: their graphs get nothing split over threads.
+      const graph = buildTrainStep(model, [batchShape[0] / k, ...batchShape.slice(1)] as typeof batchShape, {
+        ...graphOptions,
+        sessionThreads: 1,
+      });
       // Batch statistics (BatchNorm) of a split batch are not those of the whole: such models run whole.
       if (graph.state.length === 0) {
         const sessions = await Promise.all(Array.from({ length: k }, () => replicas.session(graph.onnx)));

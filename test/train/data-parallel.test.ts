@@ -181,3 +181,34 @@ test("a worker session reads a view into a larger Buffer as just the view", asyn
     await session.release();
   }
 });
+
+test("replica graphs are built for their one thread: weight gradients stay whole where a 2-thread session's go in row ranges", async () => {
+  // 64 images of 32² with patch 2: stage 0 has 16384 rows, a replica's half 8192, either one enough to split.
+  const bigShape: [number, number, number, number] = [64, 1, 32, 32];
+  const built = new Map<string, Uint8Array>();
+  const engine = (replicas: number) => ({
+    session: (onnx: Uint8Array) => {
+      built.set("one session", onnx);
+      return createSession(onnx, { threads: 2 });
+    },
+    replicas:
+      replicas > 1
+        ? {
+            count: replicas,
+            session: (onnx: Uint8Array) => {
+              built.set("replica", onnx);
+              return createSession(onnx, { threads: 1 });
+            },
+          }
+        : undefined,
+    graphOptions: async () => ({ sessionThreads: 2 }),
+  });
+  const params = initParams(cfg, () => 0.1);
+  for (const replicas of [1, 2]) {
+    const runner = await StepRunner.create(convnextTrainable(cfg), params, bigShape, engine(replicas));
+    await runner.release();
+  }
+  const rowRanges = (name: string) => Buffer.from(built.get(name)!).includes("weight_grad_row_ranges");
+  assert.equal(rowRanges("one session"), true);
+  assert.equal(rowRanges("replica"), false);
+});
