@@ -26,11 +26,11 @@ export function weightGradientsSplitOverRows(g: Graph, parts: number): number {
     (n) => {
       const [a, b] = n.inputs;
       const [rows, m] = g.shape(a);
-      const n2 = g.shape(b)[1];
+      const cols = g.shape(b)[1];
       const perPart = rows / parts;
       const partial = g.op("MatMul", [
         transpose(g, reshape(g, a, [parts, perPart, m]), [0, 2, 1]),
-        reshape(g, b, [parts, perPart, n2]),
+        reshape(g, b, [parts, perPart, cols]),
       ]);
       return g.op("ReduceSum", [partial, i64(g, [0])], { keepdims: 0 }, "weight_grad_row_ranges");
     },
