@@ -1,15 +1,15 @@
 /**
  * Where a training step's time goes (onnxruntime's profiler): kernel ms per step by op type and the heaviest
  * nodes, for one model / resolution / batch (GRAPH=file.onnx profiles a step graph written by
- * compare-step-graphs.ts instead of today's). Today's graph gets the options `convnext train` gives it on this
- * machine (the NCHWc depthwise convs where the probe passes). Usage:
+ * compare-step-graphs.ts instead of today's). Today's graph gets the options `convnext train` gives a session of
+ * THREADS threads (default 2) on this machine: the Node engine's own (NCHWc depthwise convs, row ranges). Usage:
  *   node --import tsx bench/step-profile.ts convnext_atto 128 32 [runs] [topNodes]
  */
 import { readFileSync } from "node:fs";
 import type { ConvNeXtConfig } from "../src/models/config.ts";
 import { modelConfig } from "../src/models/variants.ts";
 import { Rng } from "../src/train/rng.ts";
-import { nchwcBlockSize } from "../src/train/nchwc-node.ts";
+import { nodeStepEngine } from "../src/train/engine-node.ts";
 import { buildTrainStep } from "../src/train/step-graph.ts";
 import { convnextTrainable } from "../src/train/trainable.ts";
 import { fashionMnistModel } from "./fashion-mnist-model.ts";
@@ -21,12 +21,17 @@ const runs = Number(runsArg ?? 3);
 const cfg: ConvNeXtConfig =
   model === "fashion-mnist" ? fashionMnistModel() : modelConfig(model, { dropPathRate: 0.1 });
 const shape: [number, number, number, number] = [Number(batch), cfg.inChans, Number(res), Number(res)];
-const step = buildTrainStep(convnextTrainable(cfg), shape, { nchwcBlockSize: await nchwcBlockSize() });
+const threads = Number(process.env.THREADS ?? 2);
+const step = buildTrainStep(
+  convnextTrainable(cfg),
+  shape,
+  await nodeStepEngine({ threads }).graphOptions?.(),
+);
 const feeds = randomStepFeeds(step, cfg, new Rng(1));
 
 const onnx = process.env.GRAPH ? new Uint8Array(readFileSync(process.env.GRAPH)) : step.onnx;
 const { events, wallMs } = await profileRuns(onnx, feeds, {
-  threads: Number(process.env.THREADS ?? 2),
+  threads,
   runs,
 });
 const byOp = new Map<string, [number, number]>();
