@@ -24,6 +24,7 @@ import type { RunnableSession } from "../src/runtime/session.ts";
 import { createSession } from "../src/runtime/session-node.ts";
 import { float32 } from "../src/tensor/host-tensor.ts";
 import { Rng } from "../src/train/rng.ts";
+import { type CpuFeatures, cpuFeatures } from "./cpu-features.ts";
 import { sgemmPeakGflops } from "./sgemm-peak.ts";
 import { compareAllMs, fmt } from "./stats.ts";
 
@@ -49,6 +50,7 @@ export interface InferenceReport {
     peakGflops: Record<number, Peak>;
     rows: InferenceRow[];
     peakRssMB: number;
+    cpu: CpuFeatures;
   };
 }
 
@@ -125,19 +127,27 @@ export async function benchInference(
     for (const s of [...sessions, ...(threads > 1 ? split : [])]) await s.release();
   }
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
+  const cpu = cpuFeatures();
   return {
-    lines: format(rows, macs, peakGflops, peakRssMB),
-    data: { gmacsPerImage: macs / 1e9, peakGflops, rows, peakRssMB },
+    lines: format(rows, macs, peakGflops, peakRssMB, cpu),
+    data: { gmacsPerImage: macs / 1e9, peakGflops, rows, peakRssMB, cpu },
   };
 }
 
-function format(rows: InferenceRow[], macs: number, peak: Record<number, Peak>, rssMB: number): string[] {
+function format(
+  rows: InferenceRow[],
+  macs: number,
+  peak: Record<number, Peak>,
+  rssMB: number,
+  cpu: CpuFeatures,
+): string[] {
   const peaks = Object.entries(peak)
     .map(([t, g]) => `${t} thread(s) ${g.wall.toFixed(0)} (${g.perCpuSecond.toFixed(0)} per CPU second)`)
     .join(", ");
   const lines = [
     `ConvNeXt-T 224² inference, ms per image (median), ${(macs / 1e9).toFixed(2)} GMACs per image; ` +
       `measured SGEMM peak GFLOP/s: ${peaks}`,
+    `CPU: ${cpu.model}; ${cpu.simd.join(" ") || "SIMD unknown"}; int8 dot product: ${cpu.int8Path}`,
     "ratios: wall (CPU time); of-peak: GFLOP per CPU second over the SGEMM peak per CPU second",
     "split: the batch an image at a time (2 threads: over one single-thread worker session per thread); " +
       "ratios against the peers as one session",

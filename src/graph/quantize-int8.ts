@@ -1,13 +1,21 @@
 /**
  * Dynamic int8 quantization of the linear layers of an inference graph: every `MatMul(x, W)` whose W is a
  * 2-D float32 initializer (with the `Add(·, b)` of a 1-D bias initializer that follows it) becomes a matmul of
- * u8 activations, quantized per tensor at run time, with s8 weights quantized per output column, symmetric.
+ * u8 activations, quantized per tensor at run time, with s8 weights quantized per output column, symmetric,
+ * to 7 bits (±63).
  *
  * Why this form: u8 × s8 is the operand pair of the AVX-512 VNNI dot product (VPDPBUSD), which onnxruntime's
  * MLAS int8 GEMM uses directly; u8 weights (what `quantize_dynamic(weight_type=QUInt8)` writes, the peer
- * graph) take a slower path. Only MatMul is rewritten: in ConvNeXt that is the MLP (93% of ConvNeXt-T's
- * multiply-adds); depthwise convs, norms, the patchify / downsample convs and the classifier Gemm stay fp32,
- * as they cost accuracy when quantized and little time when not.
+ * graph) take a slower path. Without VNNI (AVX2, and AVX-512 before Cascade Lake) MLAS multiplies u8 × s8 with
+ * VPMADDUBSW, which adds each pair of adjacent products into a saturating int16: 2·255·127 = 64770 overflows
+ * it and large activations are clipped (8% logit error on v1-small, measured). 7-bit weights keep every pair
+ * within int16 (2·255·63 = 32130), cost nothing in speed (the kernel does not depend on the values) and little
+ * accuracy (docs/inference), and make one exported file right on every CPU; onnxruntime's `reduce_range` does
+ * the same.
+ *
+ * Only MatMul is rewritten: in ConvNeXt that is the MLP (93% of ConvNeXt-T's multiply-adds); depthwise convs,
+ * norms, the patchify / downsample convs and the classifier Gemm stay fp32, as they cost accuracy when quantized
+ * and little time when not.
  *
  * Two spellings of the same arithmetic:
  *  - `msOps` (onnxruntime-node): one `com.microsoft.DynamicQuantizeMatMul` per layer, bias fused;
@@ -22,7 +30,10 @@ export interface QuantizeOptions {
   minElements?: number;
 }
 
-/** Per-column symmetric s8 quantization of a [K, N] weight: q = round(w / s), s = max|w[:, n]| / 127. */
+/** Largest weight level: 7 bits, so that a pair of u8 × s8 products fits VPMADDUBSW's int16 sum (see above). */
+export const WEIGHT_LEVELS = 63;
+
+/** Per-column symmetric quantization of a [K, N] weight: q = round(w / s), s = max|w[:, n]| / WEIGHT_LEVELS. */
 export function quantizeColumns(
   w: Float32Array,
   k: number,
@@ -31,11 +42,11 @@ export function quantizeColumns(
   const scale = new Float32Array(n);
   for (let r = 0; r < k; r++)
     for (let c = 0; c < n; c++) scale[c] = Math.max(scale[c], Math.abs(w[r * n + c]));
-  for (let c = 0; c < n; c++) scale[c] = scale[c] > 0 ? scale[c] / 127 : 1;
+  for (let c = 0; c < n; c++) scale[c] = scale[c] > 0 ? scale[c] / WEIGHT_LEVELS : 1;
   const q = new Int8Array(k * n);
   for (let r = 0; r < k; r++)
     for (let c = 0; c < n; c++)
-      q[r * n + c] = Math.max(-127, Math.min(127, Math.round(w[r * n + c] / scale[c])));
+      q[r * n + c] = Math.max(-WEIGHT_LEVELS, Math.min(WEIGHT_LEVELS, Math.round(w[r * n + c] / scale[c])));
   return { q, scale };
 }
 

@@ -4,9 +4,12 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import * as ort from "onnxruntime-node";
 import { ImageClassifier } from "../../src/api/classify-node.ts";
 import { BUNDLED_MODEL_PATH, openModel } from "../../src/api/model-source-node.ts";
-import { quantizeColumns } from "../../src/graph/quantize-int8.ts";
+import { Graph } from "../../src/graph/graph.ts";
+import { toOnnxBytes } from "../../src/graph/onnx.ts";
+import { quantizeColumns, quantizeLinearInt8, WEIGHT_LEVELS } from "../../src/graph/quantize-int8.ts";
 import { inferenceGraph } from "../../src/models/inference-graph.ts";
 import { ConvNeXtModel } from "../../src/node/model.ts";
 import { openEvalData } from "../../src/train/datasets-node.ts";
@@ -15,7 +18,7 @@ import { Rng } from "../../src/train/rng.ts";
 import { fixture } from "../fixtures.ts";
 import { maxAbs, maxAbsDiff, readTensors } from "../helpers.ts";
 
-test("per-column s8 weights: every weight within half a step, each column's largest at ±127", () => {
+test("per-column 7-bit weights: every weight within half a step, each column's largest at ±63, no int16 pair overflow", () => {
   const rng = new Rng(3);
   const [k, n] = [37, 11];
   const w = Float32Array.from({ length: k * n }, (_, i) => rng.normal() * (1 + (i % n)));
@@ -27,7 +30,35 @@ test("per-column s8 weights: every weight within half a step, each column's larg
       assert.ok(Math.abs(w[i] - q[i] * scale[c]) <= scale[c] / 2 + 1e-7, `w[${r},${c}]`);
       peak = Math.max(peak, Math.abs(q[i]));
     }
-    assert.equal(peak, 127, `column ${c}`);
+    assert.equal(peak, WEIGHT_LEVELS, `column ${c}`);
+    // VPMADDUBSW (x86 without VNNI) adds two u8 × s8 products into a saturating int16.
+    assert.ok(2 * 255 * peak <= 32767, `column ${c}: a pair of products can overflow int16`);
+  }
+});
+
+// Every weight at the top level and every activation at 255: the case where x86 without VNNI (VPMADDUBSW,
+// pairs of products summed into a saturating int16) loses half the sum with 8-bit weights. Exact either way.
+test("int8 matmul at full scale is exact on this CPU in both spellings: no int16 saturation", async () => {
+  const [k, n] = [64, 8];
+  for (const msOps of [true, false]) {
+    const g = new Graph("int8-saturation");
+    const x = g.input("x", "float32", [2, k]);
+    const w = g.initializer("w", { dtype: "float32", dims: [k, n], data: new Float32Array(k * n).fill(1) });
+    g.output(g.op("MatMul", [x, w], {}, "y"));
+    assert.equal(quantizeLinearInt8(g, { msOps }), 1);
+    const session = await ort.InferenceSession.create(toOnnxBytes(g), { intraOpNumThreads: 1 });
+    // Row 0 all ones (u8 255 with zero point 0), row 1 zeros: the dynamic range is exactly [0, 1].
+    const input = new Float32Array(2 * k).fill(1, 0, k);
+    const out = await session.run({ x: new ort.Tensor("float32", input, [2, k]) });
+    const y = out[session.outputNames[0]].data as Float32Array;
+    await session.release();
+    for (let c = 0; c < n; c++) {
+      assert.ok(
+        Math.abs(y[c] - k) < 1e-3,
+        `${msOps ? "DynamicQuantizeMatMul" : "MatMulInteger"}: ${y[c]}, not ${k}`,
+      );
+      assert.equal(y[n + c], 0);
+    }
   }
 });
 
@@ -44,8 +75,9 @@ test("int8 graph: every MLP linear layer quantized, no float MatMul left; the st
   await fp32.release();
 });
 
-// Measured: max |Δlogit| / max |logit| = 1.2% (v1-small), 0.9% (v1-atto), 1.9% (v2-small). 3% still
-// catches a real slip: a dropped depthwise bias moves v1-small's logits by 13% of their range (README).
+// Measured: max |Δlogit| / max |logit| = 1.3% (v1-small), 1.9% (v1-atto), 1.9% (v2-small), the same on AVX2
+// and AVX-512 VNNI. 3% still catches a real slip: a dropped depthwise bias moves v1-small's logits by 13% of
+// their range (README), and 8-bit weights on an AVX2 machine, where VPMADDUBSW saturates, by 8.5%.
 for (const name of ["v1-small", "v1-atto", "v2-small"]) {
   test(`${name}: int8 logits within 3% of the largest reference logit`, async () => {
     const expected = readTensors(fixture("models", name, "expected.safetensors"));
