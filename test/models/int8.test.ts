@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import * as ort from "onnxruntime-node";
 import { ImageClassifier } from "../../src/api/classify-node.ts";
 import { BUNDLED_MODEL_PATH, openModel } from "../../src/api/model-source-node.ts";
 import { Graph } from "../../src/graph/graph.ts";
@@ -12,6 +11,8 @@ import { toOnnxBytes } from "../../src/graph/onnx.ts";
 import { quantizeColumns, quantizeLinearInt8, WEIGHT_LEVELS } from "../../src/graph/quantize-int8.ts";
 import { inferenceGraph } from "../../src/models/inference-graph.ts";
 import { ConvNeXtModel } from "../../src/node/model.ts";
+import { createSession } from "../../src/runtime/session-node.ts";
+import { float32 } from "../../src/tensor/host-tensor.ts";
 import { openEvalData } from "../../src/train/datasets-node.ts";
 import { FASHION_MNIST_DIR } from "../../src/train/data/fashion-mnist-node.ts";
 import { Rng } from "../../src/train/rng.ts";
@@ -46,11 +47,10 @@ test("int8 matmul at full scale is exact on this CPU in both spellings: no int16
     const w = g.initializer("w", { dtype: "float32", dims: [k, n], data: new Float32Array(k * n).fill(1) });
     g.output(g.op("MatMul", [x, w], {}, "y"));
     assert.equal(quantizeLinearInt8(g, { msOps }), 1);
-    const session = await ort.InferenceSession.create(toOnnxBytes(g), { intraOpNumThreads: 1 });
+    const session = await createSession(toOnnxBytes(g), { threads: 1 });
     // Row 0 all ones (u8 255 with zero point 0), row 1 zeros: the dynamic range is exactly [0, 1].
-    const input = new Float32Array(2 * k).fill(1, 0, k);
-    const out = await session.run({ x: new ort.Tensor("float32", input, [2, k]) });
-    const y = out[session.outputNames[0]].data as Float32Array;
+    const input = float32([2, k], new Float32Array(2 * k).fill(1, 0, k));
+    const y = Object.values(await session.run({ x: input }))[0].data as Float32Array;
     await session.release();
     for (let c = 0; c < n; c++) {
       assert.ok(
@@ -75,8 +75,8 @@ test("int8 graph: every MLP linear layer quantized, no float MatMul left; the st
   await fp32.release();
 });
 
-// Measured: max |Δlogit| / max |logit| = 1.3% (v1-small), 1.9% (v1-atto), 1.9% (v2-small), the same on AVX2
-// and AVX-512 VNNI. 3% still catches a real slip: a dropped depthwise bias moves v1-small's logits by 13% of
+// Measured (7-bit weights, AVX2): max |Δlogit| / max |logit| = 1.3% (v1-small), 1.9% (v1-atto), 1.9%
+// (v2-small). 3% still catches a real slip: a dropped depthwise bias moves v1-small's logits by 13% of
 // their range (README), and 8-bit weights on an AVX2 machine, where VPMADDUBSW saturates, by 8.5%.
 for (const name of ["v1-small", "v1-atto", "v2-small"]) {
   test(`${name}: int8 logits within 3% of the largest reference logit`, async () => {
