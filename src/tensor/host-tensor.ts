@@ -83,19 +83,40 @@ export function numel(dims: readonly number[]): number {
 }
 
 export function float32(dims: readonly number[], data?: Float32Array | readonly number[]): Float32Tensor {
-  const n = numel(dims);
+  const shape = checkedDims(dims, "float32");
+  const n = numel(shape);
   const arr =
     data === undefined ? new Float32Array(n) : data instanceof Float32Array ? data : Float32Array.from(data);
   if (arr.length !== n)
-    throw new Error(`float32 tensor [${dims.join(",")}] needs ${n} values, got ${arr.length}`);
-  return { dtype: "float32", dims: [...dims], data: arr };
+    throw new Error(`float32 tensor [${shape.join(",")}] needs ${n} values, got ${arr.length}`);
+  return { dtype: "float32", dims: shape, data: arr };
 }
 
 export function int64(dims: readonly number[], values: readonly (number | bigint)[]): HostTensor {
+  const shape = checkedDims(dims, "int64");
   const data = BigInt64Array.from(values, (v) => BigInt(v));
-  if (data.length !== numel(dims))
-    throw new Error(`int64 tensor [${dims.join(",")}] needs ${numel(dims)} values`);
-  return { dtype: "int64", dims: [...dims], data };
+  if (data.length !== numel(shape))
+    throw new Error(`int64 tensor [${shape.join(",")}] needs ${numel(shape)} values, got ${data.length}`);
+  return { dtype: "int64", dims: shape, data };
+}
+
+/**
+ * A copy of the dims a caller hands to a tensor constructor, or a one-line error: a call from JavaScript with the
+ * arguments swapped (`float32(data, dims)`) must name the mistake, not print every value of the data.
+ */
+function checkedDims(dims: unknown, what: string): number[] {
+  if (Array.isArray(dims) && dims.every((d) => Number.isSafeInteger(d) && d >= 0)) return [...dims];
+  throw new Error(`${what}: dims must be an array of non-negative integers, got ${describeDims(dims)}`);
+}
+
+function describeDims(dims: unknown): string {
+  if (ArrayBuffer.isView(dims) && !(dims instanceof DataView))
+    return `${dims.constructor.name} of ${(dims as unknown as ArrayLike<unknown>).length} values`;
+  if (Array.isArray(dims)) {
+    const shown = dims.slice(0, 8).map((d) => (typeof d === "number" ? String(d) : typeof d));
+    return `[${shown.join(", ")}${dims.length > 8 ? `, … (${dims.length} entries)` : ""}]`;
+  }
+  return dims === null ? "null" : typeof dims;
 }
 
 export function shapeString(dims: readonly number[]): string {
