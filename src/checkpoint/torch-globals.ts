@@ -4,7 +4,7 @@
  * data; nothing refers to code named by the file. Kept apart from the opcode interpreter so it reviews on its own.
  */
 import type { DType, HostTensor, TensorData } from "../tensor/host-tensor.ts";
-import { BYTES_PER_ELEMENT, numel, shapeString } from "../tensor/host-tensor.ts";
+import { BYTES_PER_ELEMENT, isNonNegativeIntList, numel, shapeString } from "../tensor/host-tensor.ts";
 import { emptyTypedArray } from "./tensor-bytes.ts";
 
 /** A global name the allow-list accepted (a class, function or constant such as `torch.float32`). */
@@ -75,10 +75,6 @@ function isStorage(v: unknown): v is TorchStorage {
   return typeof v === "object" && v !== null && (v as TorchStorage).kind === "torch-storage";
 }
 
-function intTuple(v: unknown): v is number[] {
-  return Array.isArray(v) && v.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0);
-}
-
 type AnyArray = { length: number; [i: number]: number | bigint };
 
 /**
@@ -92,7 +88,7 @@ function rebuildTensor(args: readonly unknown[], fail: (why: string) => Error, c
   if (!isStorage(storage)) throw fail("tensor rebuild without a storage");
   if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0)
     throw fail("bad storage offset");
-  if (!intTuple(size) || !intTuple(stride) || size.length !== stride.length) {
+  if (!isNonNegativeIntList(size) || !isNonNegativeIntList(stride) || size.length !== stride.length) {
     throw fail("tensor rebuild with a malformed size or stride");
   }
   const dims = [...size];

@@ -100,12 +100,17 @@ export function int64(dims: readonly number[], values: readonly (number | bigint
   return { dtype: "int64", dims: shape, data };
 }
 
+/** Whether `v` is a list of non-negative safe integers, as tensor dims and strides are. */
+export function isNonNegativeIntList(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
+}
+
 /**
  * A copy of the dims a caller hands to a tensor constructor, or a one-line error: a call from JavaScript with the
  * arguments swapped (`float32(data, dims)`) must name the mistake, not print every value of the data.
  */
 function checkedDims(dims: unknown, what: string): number[] {
-  if (Array.isArray(dims) && dims.every((d) => Number.isSafeInteger(d) && d >= 0)) return [...dims];
+  if (isNonNegativeIntList(dims)) return [...dims];
   throw new Error(`${what}: dims must be an array of non-negative integers, got ${describeDims(dims)}`);
 }
 
