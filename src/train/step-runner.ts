@@ -2,10 +2,10 @@
  * Runs training steps: parameters live on the host (Float32Arrays, timm names); each step feeds them with the
  * batch to the one-graph forward+backward session, then AdamW updates them in place on the host.
  * NOTE: the update runs in TypeScript, not in the graph: it keeps optimizer state, EMA and checkpoints host-side
- * and follows torch's float32 rounding op by op. With half of it on a worker thread (the Node engine's
+ * and computes each value in double, rounded once. With half of it on a worker thread (the Node engine's
  * `optimizerThread`) it is also faster than the update as an onnxruntime graph (flat tensors, results copied
- * back): 23.5 vs 36.8 ms for convnext_atto's 3.7M parameters, 162 vs 228 ms for convnext_tiny's 28.6M
- * (`npm run bench -- adamw-placement`).
+ * back): 23-29 vs 40-42 ms for convnext_atto's 3.7M parameters, 133-198 vs 275-365 ms for convnext_tiny's 28.6M
+ * (`npm run bench -- adamw-placement`, two runs).
  *
  * Data parallelism: with replicas, each of k sessions (one thread each) runs 1/k of every batch and the step
  * averages their losses and gradients. On small images this beats one k-thread session, whose thread pool
