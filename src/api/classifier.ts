@@ -4,7 +4,7 @@
  * (onnxruntime-web); it takes decoded images, file handling lives in classify-node.ts.
  */
 import type { ConvNeXtConfig } from "../models/config.ts";
-import { FEATURE_OUTPUTS, type FeatureName } from "../models/convnext.ts";
+import { checkFeatures, type FeatureName } from "../models/convnext.ts";
 import type { RgbImage } from "../preprocess/rgb-image.ts";
 import { batchTensors } from "../preprocess/transform.ts";
 import { type Float32Tensor, float32, type HostTensor, shapeString } from "../tensor/host-tensor.ts";
@@ -43,19 +43,6 @@ export interface ImageOutputs {
   top?: Prediction[];
   /** Each requested feature for this image alone (the batch axis removed). */
   features: Partial<Record<FeatureName, Float32Tensor>>;
-}
-
-/** Checks a list of feature names (e.g. from a command line) against the model's outputs. */
-export function checkFeatures(names: readonly string[], config: ConvNeXtConfig): FeatureName[] {
-  if (names.length === 0) throw new Error("no features requested");
-  for (const n of names) {
-    if (!(FEATURE_OUTPUTS as readonly string[]).includes(n)) {
-      throw new Error(`unknown feature '${n}' (known: ${FEATURE_OUTPUTS.join(", ")})`);
-    }
-    if (n === "logits" && config.numClasses === 0)
-      throw new Error("feature 'logits': the model has no classifier head");
-  }
-  return [...new Set(names)] as FeatureName[];
 }
 
 /** Row i of a (N, ...) tensor as a tensor of shape (...). */

@@ -8,12 +8,12 @@
  *   const { features } = await clf.embed(files, { features: ["pre_logits", "stage3"] });
  *   await clf.release();
  */
-import type { FeatureName } from "../models/convnext.ts";
+import { checkFeatures, type FeatureName } from "../models/convnext.ts";
 import type { ConvNeXtModel } from "../node/model.ts";
 import type { PreprocessConfig } from "../preprocess/transform.ts";
 import type { Float32Tensor } from "../tensor/host-tensor.ts";
 import { emptyTimings, type Overlap, type PipelineTimings, runPipeline } from "./batch-pipeline.ts";
-import { Classifier, checkFeatures, stackFeatures } from "./classifier.ts";
+import { Classifier, stackFeatures } from "./classifier.ts";
 import { type ImagePreprocess, inputChannels, TIMM_DEFAULT_PREPROCESS } from "./image-preprocess.ts";
 import { type ImageInput, loadImageInput } from "./image-files-node.ts";
 import type { LabelSource } from "./labels.ts";
@@ -125,6 +125,7 @@ export class ImageClassifier extends Classifier {
    * that cannot be decoded gives an `ok: false` item and the stream goes on.
    */
   async *stream(inputs: readonly ImageInput[], opts: StreamOptions = {}): AsyncGenerator<StreamItem> {
+    checkInputList(inputs);
     const features = opts.features ? checkFeatures(opts.features, this.config) : undefined;
     const pipeline = runPipeline(inputs, {
       batch: opts.batch ?? this.decodeOptions.batch ?? 8,
@@ -175,6 +176,18 @@ export class ImageClassifier extends Classifier {
   }
 }
 
+/** A JavaScript caller's single path (a string is iterable: each character would be read as a file) is refused. */
+function checkInputList(inputs: unknown): void {
+  if (Array.isArray(inputs)) return;
+  const got =
+    typeof inputs === "string"
+      ? `the string '${inputs.slice(0, 80)}'`
+      : inputs === null
+        ? "null"
+        : typeof inputs;
+  throw new Error(`images must be an array (of paths, bytes or RGB images), got ${got}`);
+}
+
 /** Loads a model for repeated use: `{ model: "arch.tag" }`, `{ weights: file }`, or neither (bundled model). */
 export async function createClassifier(opts: ClassifierOptions = {}): Promise<ImageClassifier> {
   return ImageClassifier.fromSource(await openModel(opts), opts);
@@ -185,6 +198,7 @@ export async function classify(
   images: readonly ImageInput[],
   opts: ClassifierOptions & { top?: number } = {},
 ): Promise<ClassifyResult[]> {
+  checkInputList(images);
   const clf = await createClassifier(opts);
   try {
     return await clf.classify(images, { top: opts.top });
@@ -198,6 +212,7 @@ export async function embed(
   images: readonly ImageInput[],
   opts: ClassifierOptions & { features?: readonly FeatureName[] } = {},
 ): Promise<Embeddings> {
+  checkInputList(images);
   const clf = await createClassifier(opts);
   try {
     return await clf.embed(images, { features: opts.features });

@@ -46,6 +46,30 @@ export interface FineTuneStep {
   loss: number;
 }
 
+/** From JavaScript anything can arrive; a misspelt `train: "heads"` must not quietly train the head. */
+function checkSettings(s: FineTuneSettings): void {
+  const { classes } = s;
+  if (!Array.isArray(classes) || classes.length < 2)
+    throw new Error(
+      `fine-tuning needs a list of at least 2 class names, got ${Array.isArray(classes) ? classes.length : typeof classes}`,
+    );
+  const bad = classes.findIndex((c) => typeof c !== "string" || c === "");
+  if (bad >= 0) throw new Error(`fine-tuning: class ${bad} is not a non-empty string`);
+  const twice = classes.find((c, i) => classes.indexOf(c) !== i);
+  if (twice !== undefined) throw new Error(`fine-tuning: class '${twice}' is named twice`);
+  if (s.train !== undefined && s.train !== "head" && s.train !== "all")
+    throw new Error(`fine-tuning: train must be "head" or "all", got ${JSON.stringify(s.train)}`);
+  const positive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
+  if (s.lr !== undefined && !positive(s.lr))
+    throw new Error(`fine-tuning: lr must be a number > 0, got ${s.lr}`);
+  if (s.weightDecay !== undefined && !(positive(s.weightDecay) || s.weightDecay === 0))
+    throw new Error(`fine-tuning: weightDecay must be a number ≥ 0, got ${s.weightDecay}`);
+  if (s.batchSize !== undefined && !(Number.isInteger(s.batchSize) && s.batchSize > 0))
+    throw new Error(`fine-tuning: batchSize must be a positive integer, got ${s.batchSize}`);
+  if (s.seed !== undefined && !Number.isSafeInteger(s.seed))
+    throw new Error(`fine-tuning: seed must be an integer, got ${s.seed}`);
+}
+
 export class FineTuner {
   readonly config: ConvNeXtConfig;
   readonly classes: readonly string[];
@@ -63,8 +87,8 @@ export class FineTuner {
     private readonly settings: FineTuneSettings,
     private readonly session: CreateSession,
   ) {
+    checkSettings(settings);
     const n = settings.classes.length;
-    if (n < 2) throw new Error(`fine-tuning needs at least 2 classes, got ${n}`);
     this.classes = [...settings.classes];
     // No stochastic depth: a checkpoint's config may carry its pretraining rate, but a few images for a few
     // steps want every block every step (and the step graph then needs no drop-path masks).

@@ -24,6 +24,7 @@ import {
   toNormalizedTensor,
 } from "../preprocess/transform.ts";
 import { type Float32Tensor, float32 } from "../tensor/host-tensor.ts";
+import { LIMITS } from "../tensor/limits.ts";
 import { metadataObject } from "./metadata-json.ts";
 
 export interface ImagePreprocess {
@@ -78,17 +79,23 @@ export function parsePreprocessJson(text: string, inChans: number, source = "che
   const d = TIMM_DEFAULT_PREPROCESS;
 
   const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
+  const isSide = (v: unknown): v is number => isPositiveInt(v) && v <= LIMITS.maxInputSide;
   let inputSize: PreprocessConfig["inputSize"] = d.inputSize;
   const size = field("inputSize", "input_size");
-  if (isPositiveInt(size)) inputSize = size;
-  else if (Array.isArray(size) && size.every(isPositiveInt) && (size.length === 2 || size.length === 3)) {
+  const sizeError = () =>
+    bad(
+      `inputSize must be an integer from 1 to ${LIMITS.maxInputSide} or [H, W] of them, got ${JSON.stringify(size).slice(0, 80)}`,
+    );
+  if (isSide(size)) inputSize = size;
+  else if (Array.isArray(size) && (size.length === 2 || size.length === 3) && size.every(isPositiveInt)) {
     // timm writes (C, H, W).
     if (size.length === 3 && size[0] !== channels) {
       throw bad(`input_size ${JSON.stringify(size)} has ${size[0]} channels, the model takes ${channels}`);
     }
-    inputSize = [size[size.length - 2], size[size.length - 1]];
-  } else if (size !== undefined)
-    throw bad(`inputSize must be a positive integer or [H, W], got ${JSON.stringify(size)}`);
+    const [h, w] = [size[size.length - 2], size[size.length - 1]];
+    if (!isSide(h) || !isSide(w)) throw sizeError();
+    inputSize = [h, w];
+  } else if (size !== undefined) throw sizeError();
 
   const interpolation = field("interpolation", "interpolation") ?? d.interpolation;
   if (!FILTERS.includes(interpolation as ResampleFilter)) {
@@ -140,6 +147,11 @@ export function parsePreprocessJson(text: string, inChans: number, source = "che
   if (resizeSize !== undefined && !isPositiveInt(resizeSize)) {
     throw bad(`resizeSize must be a positive integer, got ${JSON.stringify(resizeSize)}`);
   }
+  // Images are resized to this side before the crop: bounded like the crop (twice, for a small crop_pct).
+  const longest = typeof inputSize === "number" ? inputSize : Math.max(...inputSize);
+  const resizeTo = resizeSize ?? Math.floor(longest / cropPct);
+  if (resizeTo > 2 * LIMITS.maxInputSide)
+    throw bad(`resizes images to ${resizeTo} pixels a side, over the limit of ${2 * LIMITS.maxInputSide}`);
   const config: PreprocessConfig = {
     inputSize,
     interpolation: interpolation as ResampleFilter,

@@ -55,6 +55,9 @@ export function metadataLabels(
   return list;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
 function isPlaceholder(names: readonly string[]): boolean {
   return names.every((n, i) => n === `LABEL_${i}`);
 }
@@ -62,9 +65,14 @@ function isPlaceholder(names: readonly string[]): boolean {
 export function chooseLabels(facts: LabelFacts): ChosenLabels {
   const { numClasses, source = "checkpoint" } = facts;
   const check = (names: readonly string[], what: string) => {
+    if (!Array.isArray(names))
+      throw new Error(`${source}: ${what} must be a list of strings, got ${typeof names}`);
     if (names.length !== numClasses) {
       throw new Error(`${source}: ${what} has ${names.length} names but the model has ${numClasses} classes`);
     }
+    // A label is printed as it is, one result per line: a newline or a terminal escape in it would forge lines.
+    const bad = names.findIndex((n) => typeof n !== "string" || CONTROL_CHARACTER.test(n));
+    if (bad >= 0) throw new Error(`${source}: ${what}: name ${bad} is not a string of printable characters`);
     return [...names];
   };
   if (facts.given) return { names: check(facts.given, "the label list given"), source: "given" };
@@ -78,7 +86,7 @@ export function chooseLabels(facts: LabelFacts): ChosenLabels {
     if (set) return { names: check(facts.loadSet(set), `label set ${set}`), source: set };
   }
   if (facts.hfLabels && facts.hfLabels.length === numClasses && !isPlaceholder(facts.hfLabels)) {
-    return { names: [...facts.hfLabels], source: "hf-config" };
+    return { names: check(facts.hfLabels, "config.json id2label"), source: "hf-config" };
   }
   return { names: Array.from({ length: numClasses }, (_, i) => `class ${i}`), source: "generic" };
 }

@@ -4,8 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { readOnnxSummary } from "../graph/onnx-read.ts";
-import { checkInputDims } from "../models/config.ts";
-import type { FeatureName } from "../models/convnext.ts";
+import { checkInputTensor } from "../models/config.ts";
+import { checkFeatures, type FeatureName } from "../models/convnext.ts";
 import { BatchSessions } from "../node/batch-sessions.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { type ClassifierOptions, ImageClassifier, type RunnableModel } from "./classify-node.ts";
@@ -35,7 +35,8 @@ export async function openOnnxClassifier(
   const model: RunnableModel = {
     config: facts.config,
     forward: async (x: HostTensor, outputs: readonly FeatureName[] = ["logits"]) => {
-      checkInputDims(facts.config, x.dims);
+      checkInputTensor(facts.config, x);
+      checkFeatures(outputs, facts.config);
       const missing = outputs.filter((o) => !available.has(o));
       if (missing.length)
         throw new Error(

@@ -43,7 +43,7 @@ export function parseConfigJson(text: string, source: string): ConvNeXtConfig {
     if (o[k] !== undefined && !isCount(o[k], k === "numClasses" ? 0 : 1))
       throw bad(`'${k}' must be a ${k === "numClasses" ? "non-negative" : "positive"} integer`);
   }
-  return makeConfig(o as Partial<ConvNeXtConfig> & Pick<ConvNeXtConfig, "dims" | "depths">);
+  return makeConfig(o as Partial<ConvNeXtConfig> & Pick<ConvNeXtConfig, "dims" | "depths">, bad);
 }
 
 /** Rebuilds config, labels and preprocessing from an exported model's metadata_props. */

@@ -14,10 +14,22 @@ export interface Prediction {
   prob: number;
 }
 
-/** Softmax of `n` logits starting at `offset`. */
+/** Softmax of `n` logits starting at `offset`; a NaN or infinite logit (a diverged model) is an error. */
 export function softmax(logits: ArrayLike<number>, offset = 0, n = logits.length - offset): Float64Array {
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(n) ||
+    offset < 0 ||
+    n < 1 ||
+    offset + n > logits.length
+  )
+    throw new Error(`softmax: logits ${offset}..${offset + n - 1} are not within the ${logits.length} given`);
   let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) max = Math.max(max, logits[offset + i]);
+  for (let i = 0; i < n; i++) {
+    const v = logits[offset + i];
+    if (!Number.isFinite(v)) throw new Error(`softmax: logit ${i} is ${v}; the model's output is not finite`);
+    max = Math.max(max, v);
+  }
   const out = new Float64Array(n);
   let sum = 0;
   for (let i = 0; i < n; i++) {

@@ -8,7 +8,7 @@
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { numel } from "../tensor/host-tensor.ts";
 import { jsonDepth, LIMITS } from "../tensor/limits.ts";
-import { epsProblem, shortValue, sizeProblem } from "./config-sanity.ts";
+import { epsProblem, shortValue, sizeProblem } from "../models/config-sanity.ts";
 import { printable } from "./printable.ts";
 
 export type Convention = "timm" | "official" | "torchvision" | "hf";

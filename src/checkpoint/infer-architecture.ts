@@ -9,7 +9,6 @@ import { makeConfig } from "../models/config.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
 import { shapeString } from "../tensor/host-tensor.ts";
 import { LIMITS } from "../tensor/limits.ts";
-import { configProblem } from "./config-sanity.ts";
 
 export function inferConfig(tensors: Map<string, HostTensor>, source = "checkpoint"): ConvNeXtConfig {
   const fail = (why: string) => new Error(`${source}: cannot infer the ConvNeXt architecture: ${why}`);
@@ -62,20 +61,20 @@ export function inferConfig(tensors: Map<string, HostTensor>, source = "checkpoi
   const head = tensors.get("head.fc.weight");
 
   const version = tensors.has(`${prefix}mlp.grn.weight`) ? 2 : 1;
-  const config = makeConfig({
-    version,
-    dims,
-    depths,
-    numClasses: head ? head.dims[0] : 0,
-    inChans: stem.dims[1],
-    kernelSize: dw.dims[2],
-    patchSize: stem.dims[2],
-    convMlp: fc1.dims.length === 4,
-    layerScaleInit: tensors.has(`${prefix}gamma`) ? 1e-6 : null,
-    mlpRatio: fc1.dims[0] / dims[first],
-  });
-  // Shapes come from the file: an even or zero kernel must stop here, not inside onnxruntime.
-  const problem = configProblem(config);
-  if (problem) throw fail(problem);
-  return config;
+  // Shapes come from the file: an even or zero kernel must stop here (makeConfig checks), not inside onnxruntime.
+  return makeConfig(
+    {
+      version,
+      dims,
+      depths,
+      numClasses: head ? head.dims[0] : 0,
+      inChans: stem.dims[1],
+      kernelSize: dw.dims[2],
+      patchSize: stem.dims[2],
+      convMlp: fc1.dims.length === 4,
+      layerScaleInit: tensors.has(`${prefix}gamma`) ? 1e-6 : null,
+      mlpRatio: fc1.dims[0] / dims[first],
+    },
+    fail,
+  );
 }

@@ -6,7 +6,7 @@
  * to 16 MiB (LIMITS), far below the reference's 100 MB, because parsing 98 MB of JSON costs 2 GB and half a minute.
  */
 import type { DType, HostTensor } from "../tensor/host-tensor.ts";
-import { BYTES_PER_ELEMENT, numel, shapeString } from "../tensor/host-tensor.ts";
+import { BYTES_PER_ELEMENT, checkHostTensor, numel, shapeString } from "../tensor/host-tensor.ts";
 import type { Limits } from "../tensor/limits.ts";
 import { formatBytes, LIMITS } from "../tensor/limits.ts";
 import { printable } from "./printable.ts";
@@ -205,12 +205,7 @@ export function serializeSafetensors(
   const list = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))].map(
     ([name, t]) => {
       if (name === "__metadata__") throw new Error("a tensor cannot be named __metadata__ in safetensors");
-      const n = numel(t.dims);
-      if (t.data.length !== n) {
-        throw new Error(
-          `tensor '${name}' has shape ${shapeString(t.dims)} (${n} values) but ${t.data.length} values`,
-        );
-      }
+      checkHostTensor(t, `tensor '${name}'`);
       return { name, key: encoder.encode(name), t };
     },
   );

@@ -18,7 +18,7 @@ import { DEFAULT_MAX_PIXELS } from "../preprocess/decode-node.ts";
 import type { Precision } from "../graph/precision.ts";
 import { downloadProgress } from "./download-progress.ts";
 import { notice, showProgress } from "./output.ts";
-import { positiveInt, PRECISION_HELP, precisionOption } from "./options.ts";
+import { positiveInt, PRECISION_HELP, precisionOption, threadsOption } from "./options.ts";
 
 export interface ImageCommandOptions {
   model?: string;
@@ -41,7 +41,7 @@ export function addModelOptions(cmd: Command): Command {
     )
     .option("--weights <file>", "checkpoint: .safetensors, .pth or an HF folder (any naming convention)")
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 8)
-    .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option("--threads <n>", "onnxruntime threads (default: all cores)", threadsOption)
     .option("--precision <p>", PRECISION_HELP, precisionOption, "fp32")
     .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not, except for TIFF)")
     .option(

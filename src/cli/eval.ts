@@ -20,7 +20,7 @@ import { loadLabels } from "../pretrained/labels-node.ts";
 import type { LabelSet } from "../pretrained/registry.ts";
 import { type EvalData, openEvalData } from "../train/datasets-node.ts";
 import { downloadProgress, withFilesDownloadProgress } from "./download-progress.ts";
-import { positiveInt, PRECISION_HELP, precisionOption } from "./options.ts";
+import { positiveInt, PRECISION_HELP, precisionOption, threadsOption } from "./options.ts";
 import { notice, showProgress } from "./output.ts";
 
 interface EvalOptions {
@@ -239,7 +239,7 @@ export function register(program: Command): void {
       "pretrained weights by name (downloaded once), or the architecture of --weights",
     )
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 32)
-    .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option("--threads <n>", "onnxruntime threads (default: all cores)", threadsOption)
     .option("--precision <p>", PRECISION_HELP, precisionOption, "fp32")
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--offline", "never use the network (pretrained weights must be cached)")

@@ -17,7 +17,7 @@ import { writeFileAtomic } from "../checkpoint/load-node.ts";
 import { isPrecision, type Precision, PRECISIONS } from "../graph/precision.ts";
 import { type FeatureName, FEATURE_OUTPUTS } from "../models/convnext.ts";
 import { UsageError } from "./errors.ts";
-import { type CommandInput, checkOutput, refuseInputAsOutput } from "./output-guard.ts";
+import { type CommandInput, checkOutput, checkOutputFolder, refuseInputAsOutput } from "./output-guard.ts";
 import { printJson } from "./output.ts";
 
 const FORMATS = ["onnx", "transformers.js"] as const;
@@ -67,9 +67,15 @@ export function register(program: Command): void {
           { flag: "--output", path: opts.output, extensions: [".onnx"], writes: "ONNX" },
           inputs,
         );
-      else
+      else {
+        await checkOutputFolder({
+          flag: "--output",
+          path: opts.output,
+          writes: "a transformers.js model folder",
+        });
         for (const file of TRANSFORMERS_JS_FILES(precision))
           await refuseInputAsOutput({ flag: "--output", path: join(opts.output, file) }, inputs);
+      }
       const outputs = opts.outputs.split(",").map((s) => s.trim()) as FeatureName[];
       const bad = outputs.filter((o) => !FEATURE_OUTPUTS.includes(o));
       if (bad.length)

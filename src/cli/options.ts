@@ -1,4 +1,5 @@
 /** Option parsers shared by the subcommands: each rejects bad values with a message naming the flag. */
+import { availableParallelism } from "node:os";
 import { InvalidArgumentError } from "commander";
 import { isPrecision, type Precision, PRECISIONS } from "../graph/precision.ts";
 
@@ -13,6 +14,16 @@ function numberParser(flag: string, valid: (n: number) => boolean, what: string)
 
 export function positiveInt(flag: string) {
   return numberParser(flag, (n) => Number.isInteger(n) && n > 0, "a positive integer");
+}
+
+/** `--threads`: 1 to the machine's cores (runtime/threads.ts says why more is refused). */
+export function threadsOption(v: string): number {
+  const cores = availableParallelism();
+  return numberParser(
+    "--threads",
+    (n) => Number.isInteger(n) && n >= 1 && n <= cores,
+    `an integer from 1 to ${cores} (this machine's cores)`,
+  )(v);
 }
 
 export function nonNegativeInt(flag: string) {

@@ -54,6 +54,19 @@ export async function checkOutput(output: OutputSpec, inputs: readonly CommandIn
   await refuseInputAsOutput(output, inputs);
 }
 
+/** A folder output (`writes` names what goes in it): refused now, not after the work, when a file is in the way. */
+export async function checkOutputFolder(output: {
+  flag: string;
+  path: string;
+  writes: string;
+}): Promise<void> {
+  const found = await statOrUndefined(output.path);
+  if (found && !found.isDirectory())
+    throw new UsageError(
+      `${output.flag} ${output.path}: exists and is not a folder (${output.writes} is written)`,
+    );
+}
+
 /** Throws one line when writing `output` would replace (or land inside) one of `inputs`. */
 export async function refuseInputAsOutput(
   output: { flag: string; path: string },

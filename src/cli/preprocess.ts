@@ -11,7 +11,7 @@ import { prepareImage, preprocessToJson } from "../api/image-preprocess.ts";
 import { modelPreprocess } from "../api/model-source-node.ts";
 import { DEFAULT_MAX_PIXELS, decodeImage } from "../preprocess/decode-node.ts";
 import { batchTensors } from "../preprocess/transform.ts";
-import { type Float32Tensor, type HostTensor, shapeString } from "../tensor/host-tensor.ts";
+import { type Float32Tensor, type HostTensor, sameDims, shapeString } from "../tensor/host-tensor.ts";
 import { withFile } from "./errors.ts";
 import { positiveInt } from "./options.ts";
 import { checkOutput } from "./output-guard.ts";
@@ -71,7 +71,7 @@ export function register(program: Command): void {
           ),
         );
         side = [uint8.height, uint8.width];
-        if (tensors.length > 0 && shapeString(tensor.dims) !== shapeString(tensors[0].dims))
+        if (tensors.length > 0 && !sameDims(tensor.dims, tensors[0].dims))
           throw new Error(
             `${image}: preprocessed to ${shapeString(tensor.dims)}, ${images[0]} to ${shapeString(tensors[0].dims)}: one batch needs one size`,
           );

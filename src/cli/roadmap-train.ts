@@ -275,8 +275,8 @@ export async function trainRoadmap(
   mkdirSync(out, { recursive: true });
 
   const dir = opts.data ?? (await withFilesDownloadProgress((onProgress) => fashionMnistDir({ onProgress })));
-  const train = fashionMnistAt(loadFashionMnist("train", dir), opts.resolution, opts.limit);
-  const test = fashionMnistAt(loadFashionMnist("test", dir), opts.resolution, opts.limit);
+  const train = fashionMnistAt(await loadFashionMnist("train", dir), opts.resolution, opts.limit);
+  const test = fashionMnistAt(await loadFashionMnist("test", dir), opts.resolution, opts.limit);
   const tf = transforms(opts.resolution, train.width);
   const numClasses = train.classes.length;
   const trainLoader = new BatchLoader({

@@ -17,7 +17,7 @@ import {
 import type { RoadmapInit } from "../models/roadmap-init.ts";
 import { createSession } from "../runtime/session-node.ts";
 import { float32, type HostTensor, numel } from "../tensor/host-tensor.ts";
-import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { nonNegativeNumber, positiveInt, threadsOption } from "./options.ts";
 import { isQuiet } from "./output.ts";
 import { markdownTable, ROADMAP_DATASETS, trainRoadmap } from "./roadmap-train.ts";
 
@@ -219,7 +219,7 @@ export function register(program: Command): void {
     .option("--bench", "measure inference throughput (default for the table)")
     .option("--no-bench", "skip the throughput measurement")
     .option("--batch <n>", "batch size (throughput: default 8; --train: default 128)", positiveInt("--batch"))
-    .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option("--threads <n>", "onnxruntime threads (default: all cores)", threadsOption)
     .option(
       "--train <dataset>",
       `train every step with one recipe and seed and write table + chart (${ROADMAP_DATASETS.join(", ")})`,

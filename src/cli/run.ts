@@ -4,7 +4,7 @@ import { checkInputDims } from "../models/config.ts";
 import { FEATURE_OUTPUTS } from "../models/convnext.ts";
 import type { Precision } from "../graph/precision.ts";
 import { ConvNeXtModel } from "../node/model.ts";
-import { positiveInt, PRECISION_HELP, precisionOption } from "./options.ts";
+import { PRECISION_HELP, precisionOption, threadsOption } from "./options.ts";
 import { checkOutput } from "./output-guard.ts";
 import { readTensorFile, requireFloatTensor, writeTensorFile } from "./tensor-files.ts";
 
@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .option("--model <name>", "architecture (inferred from the weights when omitted)")
     .requiredOption("--input <x.safetensors>", "input file holding tensor x")
     .requiredOption("--output <out.safetensors>", "output file")
-    .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option("--threads <n>", "onnxruntime threads (default: all cores)", threadsOption)
     .option("--precision <p>", PRECISION_HELP, precisionOption, "fp32")
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--json", "print a summary line: {output, batch, outputs: {name: shape}}")

@@ -13,7 +13,7 @@ import { nodeStepEngine } from "../train/engine-node.ts";
 import { smoothedTargets } from "../train/loss.ts";
 import { StepRunner } from "../train/step-runner.ts";
 import { convnextTrainable } from "../train/trainable.ts";
-import { fractionBelowOne, nonNegativeNumber, positiveInt } from "./options.ts";
+import { fractionBelowOne, nonNegativeNumber, positiveInt, threadsOption } from "./options.ts";
 import { checkOutput } from "./output-guard.ts";
 import { readTensorFile, requireFloatTensor, requireTensor, writeTensorFile } from "./tensor-files.ts";
 import { notice, printJson } from "./output.ts";
@@ -131,7 +131,7 @@ export function register(program: Command): void {
       0.05,
     )
     .option("--steps <n>", "optimizer steps", positiveInt("--steps"), 1)
-    .option("--threads <n>", "onnxruntime threads", positiveInt("--threads"))
+    .option("--threads <n>", "onnxruntime threads", threadsOption)
     .requiredOption("--output <out.safetensors>", "output file")
     .option("--use-ema", "start from the EMA weights of a training checkpoint")
     .option("--json", "print a summary line: {output, steps, loss (first step), lastLoss, params}")

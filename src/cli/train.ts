@@ -12,7 +12,7 @@
  * removes what it wrote. Undecodable images are skipped (replaced in training batches, dropped from validation),
  * reported once each and counted in metrics.jsonl and the final summary.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
@@ -26,7 +26,9 @@ import { fetchPretrainedFile } from "../pretrained/download-node.ts";
 import { resolvePretrained } from "../pretrained/registry.ts";
 import { createSession } from "../runtime/session-node.ts";
 import { nodeStepEngine } from "../train/engine-node.ts";
-import { type Float32Tensor, shapeString } from "../tensor/host-tensor.ts";
+import { type Float32Tensor, sameDims, shapeString } from "../tensor/host-tensor.ts";
+import { LIMITS } from "../tensor/limits.ts";
+import { readBoundedFile } from "../tensor/read-file-node.ts";
 import type { MixupOptions } from "../train/augment/mixup.ts";
 import type { SampleTransform } from "../train/augment/sample-transform.ts";
 import { loadTrainCheckpoint, saveTrainRun, syncModelWithCheckpoint } from "../train/checkpoint-node.ts";
@@ -49,7 +51,7 @@ import {
 import { Rng } from "../train/rng.ts";
 import { convnextTrainable } from "../train/trainable.ts";
 import { NonFiniteLossError, type TrainConfig, Trainer, type TrainState } from "../train/trainer.ts";
-import { nonNegativeNumber, positiveInt } from "./options.ts";
+import { nonNegativeNumber, positiveInt, threadsOption } from "./options.ts";
 import { notice, printJson } from "./output.ts";
 import { refuseInputAsOutput } from "./output-guard.ts";
 import { defaultOutDir, peakRssMb, Progress, RunFiles, SkippedFiles } from "./train-output.ts";
@@ -159,18 +161,13 @@ function positiveNumber(name: string) {
 const CONFIG_KEYS = new Set(["dims", "depths", ...Object.keys(DEFAULT_CONFIG)]);
 
 /** `--config`: a JSON object (inline or a file) of ConvNeXtConfig fields. */
-function readConfigJson(arg: string): Partial<ConvNeXtConfig> {
+async function readConfigJson(arg: string): Promise<Partial<ConvNeXtConfig>> {
   const inline = arg.trimStart().startsWith("{");
-  let text = arg;
-  if (!inline) {
-    try {
-      text = readFileSync(arg, "utf8");
-    } catch (e) {
-      throw new Error(
-        `--config ${arg}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+  const text = inline
+    ? arg
+    : new TextDecoder().decode(
+        await readBoundedFile(arg, { maxBytes: LIMITS.maxConfigBytes, what: "--config" }),
       );
-    }
-  }
   const where = inline ? "--config" : `--config ${arg}`;
   let o: unknown;
   try {
@@ -185,7 +182,11 @@ function readConfigJson(arg: string): Partial<ConvNeXtConfig> {
     throw new Error(
       `${where}: unknown field(s) ${unknown.join(", ")} (known: ${[...CONFIG_KEYS].join(", ")})`,
     );
-  return o as Partial<ConvNeXtConfig>;
+  const json = o as Partial<ConvNeXtConfig>;
+  // A whole architecture is checked now, before the data is opened (its last fields come later).
+  if (json.dims && json.depths)
+    makeConfig({ ...json, dims: json.dims, depths: json.depths }, (why) => new Error(`${where}: ${why}`));
+  return json;
 }
 
 interface InitWeights {
@@ -212,8 +213,8 @@ function chooseConfig(
   preset: TrainPreset,
   data: TrainingData,
   init: InitWeights | null,
+  json: Partial<ConvNeXtConfig>,
 ): ConvNeXtConfig {
-  const json = opts.config ? readConfigJson(opts.config) : {};
   let base: ConvNeXtConfig;
   if (opts.model) base = modelConfig(opts.model);
   else if (json.dims && json.depths) base = makeConfig({ dims: json.dims, depths: json.depths });
@@ -239,7 +240,9 @@ function chooseConfig(
       `--num-classes ${cfg.numClasses} is fewer than the ${data.classes.length} classes of the data`,
     );
   if (cfg.inChans !== data.channels && !(data.channels === 1 && cfg.inChans === 3))
-    throw new Error(`the model takes ${cfg.inChans} input channels but the images have ${data.channels}`);
+    throw new Error(
+      `${init && inChans === init.config.inChans ? `--init ${init.source}: ` : ""}the model takes ${cfg.inChans} input channels but the images of --data ${opts.data} have ${data.channels}`,
+    );
   return cfg;
 }
 
@@ -255,7 +258,7 @@ function initialParams(
   const freshHead: string[] = [];
   for (const [name, p] of params) {
     const t = init.tensors.get(name);
-    if (t && shapeString(t.dims) === shapeString(p.dims)) {
+    if (t && sameDims(t.dims, p.dims)) {
       p.data.set(t.data);
       continue;
     }
@@ -316,10 +319,11 @@ async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
     await refuseInputAsOutput({ flag: "--out", path: file }, [
       { flag: "--init", path: opts.init, folder: true },
     ]);
+  const json = opts.config ? await readConfigJson(opts.config) : {};
   const data = await openDataWithProgress(opts.data, { valSplit: opts.valSplit, seed: opts.seed });
   if (opts.useEma && !opts.init) throw new Error("--use-ema needs --init (a training checkpoint)");
   const init = opts.init ? await readInitWeights(opts.init, opts.useEma) : null;
-  const config = chooseConfig(opts, preset, data, init);
+  const config = chooseConfig(opts, preset, data, init, json);
   const batch = opts.batch ?? preset.batch;
   const resolution =
     opts.resolution ?? (data.smallImageSize !== null ? Math.ceil(data.smallImageSize / 32) * 32 : 224);
@@ -378,8 +382,10 @@ async function prepareResume(opts: TrainOptions, cmd: Command): Promise<Prepared
   const arg = opts.resume as string;
   const path = existsSync(arg) && statSync(arg).isDirectory() ? join(arg, "checkpoint.safetensors") : arg;
   const ckpt = await loadTrainCheckpoint<RunSetup>(path);
-  const model = join(dirname(path), "model.safetensors");
-  if (await syncModelWithCheckpoint({ checkpoint: path, model }, ckpt))
+  const out = resolve(opts.out ?? dirname(path));
+  // Only in the folder this run writes to: a model.safetensors beside a checkpoint elsewhere is someone's file.
+  const model = join(out, "model.safetensors");
+  if (out === resolve(dirname(path)) && (await syncModelWithCheckpoint({ checkpoint: path, model }, ckpt)))
     process.stderr.write(`${model} did not match ${path} (a save was interrupted): rewritten from it\n`);
   const run = ckpt.run;
   const dataArg = opts.data ?? run.data;
@@ -400,7 +406,7 @@ async function prepareResume(opts: TrainOptions, cmd: Command): Promise<Prepared
     data,
     params: ckpt.state.params,
     resume: ckpt.state,
-    out: resolve(opts.out ?? dirname(path)),
+    out,
   };
 }
 
@@ -708,7 +714,7 @@ export function register(program: Command): void {
       fraction("--ema-decay"),
     )
     .option("--seed <n>", "seed of every random draw", nonNegativeInt("--seed"), 0)
-    .option("--threads <n>", "onnxruntime threads (default: all cores)", positiveInt("--threads"))
+    .option("--threads <n>", "onnxruntime threads (default: all cores)", threadsOption)
     .option(
       "--replicas <n>",
       "split each batch over n single-thread sessions (data parallel; faster on small images)",

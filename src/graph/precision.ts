@@ -29,10 +29,16 @@ export function isPrecision(p: string): p is Precision {
   return Object.hasOwn(REWRITES, p);
 }
 
+/** A precision from any caller, or a one-line error naming the ones there are. */
+export function checkPrecision(p: unknown): Precision {
+  if (typeof p === "string" && isPrecision(p)) return p;
+  throw new Error(`precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(p) ?? typeof p}`);
+}
+
 export function applyPrecision(
   g: Graph,
   precision: Precision,
   opts: PrecisionOptions = { msOps: false },
 ): void {
-  REWRITES[precision](g, opts);
+  REWRITES[checkPrecision(precision)](g, opts);
 }

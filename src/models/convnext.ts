@@ -24,6 +24,20 @@ export const FEATURE_OUTPUTS = [
 ] as const;
 export type FeatureName = (typeof FEATURE_OUTPUTS)[number];
 
+/** Checks requested feature names (graph outputs; from a command line or a JavaScript caller) against the model's. */
+export function checkFeatures(names: readonly string[], config: ConvNeXtConfig): FeatureName[] {
+  if (!Array.isArray(names) || names.length === 0)
+    throw new Error(`no features requested (known: ${FEATURE_OUTPUTS.join(", ")})`);
+  for (const n of names) {
+    if (!(FEATURE_OUTPUTS as readonly string[]).includes(n)) {
+      throw new Error(`unknown feature '${String(n)}' (known: ${FEATURE_OUTPUTS.join(", ")})`);
+    }
+    if (n === "logits" && config.numClasses === 0)
+      throw new Error("feature 'logits': the model has no classifier head");
+  }
+  return [...new Set(names)] as FeatureName[];
+}
+
 export interface BuildOptions {
   /** Graph outputs, by name (default: logits). */
   outputs?: readonly FeatureName[];
@@ -101,7 +115,7 @@ export function paramShapes(cfg: ConvNeXtConfig): Map<string, number[]> {
 
 /** Builds the forward graph. Input `x` is NCHW float32. */
 export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): BuiltModel {
-  const outputs = opts.outputs ?? ["logits"];
+  const outputs = checkFeatures(opts.outputs ?? ["logits"], cfg);
   const training = opts.training ?? false;
   const cl = opts.channelsLast ?? false;
   const g = new Graph("convnext");
@@ -258,8 +272,6 @@ export function buildConvNeXt(cfg: ConvNeXtConfig, opts: BuildOptions = {}): Bui
   if (cfg.numClasses > 0) {
     const logits = g.op("Gemm", [pre, P("head.fc.weight"), P("head.fc.bias")], { transB: 1 }, "logits");
     if (outputs.includes("logits")) g.output(logits, outputDims("logits", logits, cfg.numClasses));
-  } else if (outputs.includes("logits")) {
-    throw new Error("a model with numClasses 0 has no logits");
   }
   return { graph: g, params: shapes, dropPath };
 }

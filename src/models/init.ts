@@ -10,11 +10,17 @@ import { paramShapes } from "./convnext.ts";
 /** `normal` draws N(0,1); truncation at ±2 std as timm's trunc_normal_(std=.02) (bounds a=-2, b=2 absolute). */
 export function initParams(cfg: ConvNeXtConfig, normal: () => number): Map<string, Float32Tensor> {
   const out = new Map<string, Float32Tensor>();
+  // A true N(0, 1) lands outside ±2 one time in 22; a caller's function that never lands inside must not hang.
   const truncNormal = () => {
-    for (;;) {
+    for (let tries = 0; tries < 1000; tries++) {
       const v = normal();
+      if (typeof v !== "number" || Number.isNaN(v))
+        throw new Error(`initParams: normal() returned ${String(v)}, not a number`);
       if (v >= -2 && v <= 2) return 0.02 * v;
     }
+    throw new Error(
+      "initParams: normal() returned 1000 values in a row outside [-2, 2]; it must draw from N(0, 1)",
+    );
   };
   for (const [name, dims] of paramShapes(cfg)) {
     const t = float32(dims);

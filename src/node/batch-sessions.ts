@@ -12,6 +12,7 @@ import { imageMacs } from "../models/count.ts";
 import { BatchParallelSession } from "../runtime/batch-parallel-node.ts";
 import type { RunnableSession } from "../runtime/session.ts";
 import { createSession } from "../runtime/session-node.ts";
+import { checkThreads } from "../runtime/threads.ts";
 
 /**
  * Batches of at least this much work run over worker sessions: below it (the bundled Fashion-MNIST model's
@@ -60,7 +61,9 @@ export class BatchSessions {
     private readonly weightBytes: number,
     private readonly threads?: number,
     private readonly onnxIsFresh = false,
-  ) {}
+  ) {
+    checkThreads(threads, availableParallelism());
+  }
 
   /** The session for a batch of `batch` images of h × w running graph `key`, made from `onnx()` on first use. */
   get(key: string, onnx: () => Uint8Array, batch: number, h: number, w: number): Promise<RunnableSession> {

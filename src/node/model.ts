@@ -5,9 +5,9 @@
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
 import { checkParams } from "../checkpoint/validate.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
-import { type ConvNeXtConfig, checkInputDims } from "../models/config.ts";
-import { type FeatureName, paramShapes } from "../models/convnext.ts";
-import type { Precision } from "../graph/precision.ts";
+import { type ConvNeXtConfig, checkInputTensor } from "../models/config.ts";
+import { checkFeatures, type FeatureName, paramShapes } from "../models/convnext.ts";
+import { checkPrecision, type Precision } from "../graph/precision.ts";
 import { inferenceGraph } from "../models/inference-graph.ts";
 import { modelConfig } from "../models/variants.ts";
 import { engineError } from "../runtime/session.ts";
@@ -36,6 +36,7 @@ export class ConvNeXtModel {
     private readonly source = "weights",
     readonly precision: Precision = "fp32",
   ) {
+    checkPrecision(precision);
     checkParams(paramShapes(config), weights, source);
     let weightBytes = 0;
     for (const t of weights.values()) weightBytes += t.data.byteLength;
@@ -74,7 +75,8 @@ export class ConvNeXtModel {
     x: HostTensor,
     outputs: readonly FeatureName[] = ["logits"],
   ): Promise<Record<string, HostTensor>> {
-    checkInputDims(this.config, x.dims);
+    checkInputTensor(this.config, x);
+    checkFeatures(outputs, this.config);
     const [batch, , h, w] = x.dims;
     try {
       const session = this.sessions.get(outputs.join(","), () => this.toOnnx(outputs), batch, h, w);

@@ -25,6 +25,12 @@ import { readBoundedFile } from "../tensor/read-file-node.ts";
 /** PIL's `Image.MAX_IMAGE_PIXELS` (PIL warns above it and refuses above twice as many; we refuse above it). */
 export const DEFAULT_MAX_PIXELS = LIMITS.maxPixels;
 
+/**
+ * What no raised limit lifts: an RGBA buffer of 2^31 bytes. A 50000² PNG with the limit raised past it ended in
+ * libvips corrupting its heap (`malloc_consolidate(): invalid chunk size`, the process aborted) after 42 s.
+ */
+const DECODER_MAX_PIXELS = Math.floor((2 ** 31 - 1) / 4);
+
 /** The formats (as sharp names them after sniffing the content) PIL opens too; no vector or document formats. */
 const ALLOWED_FORMATS = new Set(["jpeg", "png", "webp", "gif", "tiff", "heif", "jp2k", "bmp"]);
 
@@ -85,6 +91,8 @@ function headerProblem(meta: Metadata, maxPixels: number): string | undefined {
   if (width * height > maxPixels) {
     return `${width}x${height} = ${width * height} pixels exceeds the limit of ${maxPixels} (decompression-bomb guard; raise maxPixels to allow it)`;
   }
+  if (width * height > DECODER_MAX_PIXELS)
+    return `${width}x${height} = ${width * height} pixels is more than the decoder can hold (${DECODER_MAX_PIXELS})`;
   const ratio = Math.max(width / height, height / width);
   if (ratio > LIMITS.maxAspectRatio) {
     return `${width}x${height} has an aspect ratio of ${Math.round(ratio)}:1, over the limit of ${LIMITS.maxAspectRatio}:1`;
@@ -116,8 +124,8 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
   const problem = headerProblem(meta, maxPixels);
   if (problem) throw new Error(`${name}: ${problem}`);
 
-  // sharp's own limit backs up the header check (0/false there would mean "no limit"; Infinity lifts it).
-  const limitInputPixels = Number.isFinite(maxPixels) ? Math.max(1, Math.floor(maxPixels)) : false;
+  // sharp's own limit backs up the header check (an integer: 0 or false there would mean "no limit").
+  const limitInputPixels = Math.max(1, Math.floor(Math.min(maxPixels, DECODER_MAX_PIXELS)));
   const autoOrient = (opts.exifRotate ?? false) || meta.format === "tiff";
   let image = sharp(bytes, { ...base, limitInputPixels, autoOrient });
   // libvips orients by EXIF only; PIL's exif_transpose also reads the XMP packet.

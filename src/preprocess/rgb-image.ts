@@ -6,11 +6,22 @@ export interface RgbImage {
 }
 
 export function assertRgbImage(img: RgbImage, what = "image"): void {
-  const { width, height, data } = img;
+  if (img === null || typeof img !== "object")
+    throw new Error(`${what}: not an RGB image { data, width, height }`);
+  const { width, height } = img;
+  const data: unknown = img.data;
+  // Bytes only: a Float32Array of 0-1 values read as bytes would be a black image and a confident wrong answer.
+  // Uint8ClampedArray is what a canvas's getImageData gives (after dropping alpha, still clamped).
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
+    const got = data === null || data === undefined ? String(data) : (data as object).constructor?.name;
+    throw new Error(`${what}: data must be RGB bytes (a Uint8Array), got ${got}`);
+  }
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`${what}: size must be positive integers, got ${width}x${height}`);
   }
-  if (data.length !== width * height * 3) {
-    throw new Error(`${what}: ${width}x${height} RGB needs ${width * height * 3} bytes, got ${data.length}`);
+  if (img.data.length !== width * height * 3) {
+    throw new Error(
+      `${what}: ${width}x${height} RGB needs ${width * height * 3} bytes, got ${img.data.length}`,
+    );
   }
 }

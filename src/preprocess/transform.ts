@@ -102,6 +102,13 @@ export function toNormalizedTensor(
   mean: readonly [number, number, number],
   std: readonly [number, number, number],
 ): Float32Tensor {
+  assertRgbImage(img);
+  const triple = (v: readonly number[], positive: boolean) =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => Number.isFinite(x) && (!positive || x > 0));
+  if (!triple(mean, false) || !triple(std, true))
+    throw new Error(
+      `preprocess: mean must be 3 finite numbers and std 3 positive ones, got ${JSON.stringify(mean)} and ${JSON.stringify(std)}`,
+    );
   const { width, height, data } = img;
   const plane = width * height;
   const out = new Float32Array(3 * plane);
@@ -142,6 +149,8 @@ export function evalTransform(img: RgbImage, cfg: PreprocessConfig): PreprocessR
   assertRgbImage(img);
   const [h, w] = inputHW(cfg.inputSize);
   if (!(cfg.cropPct > 0)) throw new Error(`preprocess: cropPct must be > 0, got ${cfg.cropPct}`);
+  if (cfg.cropMode !== "center" && cfg.cropMode !== "squash")
+    throw new Error(`preprocess: cropMode must be "center" or "squash", got ${JSON.stringify(cfg.cropMode)}`);
   const resized = evalResize(img, cfg);
   const uint8 = centerCrop(resized, h, w);
   return { tensor: toNormalizedTensor(uint8, cfg.mean, cfg.std), uint8, resized };

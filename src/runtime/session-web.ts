@@ -12,6 +12,7 @@
  */
 import type { Env, InferenceSession } from "onnxruntime-common";
 import { type OrtModule, Session, type SessionOptions } from "./session.ts";
+import { checkThreads } from "./threads.ts";
 
 export type WebBackend = "wasm" | "webgpu";
 
@@ -44,6 +45,7 @@ let chosen: Promise<{ ort: OrtWeb; info: WebRuntimeInfo }> | undefined;
  */
 export function configureWebRuntime(options: WebRuntimeOptions): void {
   if (chosen) throw new Error("configureWebRuntime must run before the first session is created");
+  checkThreads(options.threads, globalThis.navigator?.hardwareConcurrency ?? 1);
   settings = { ...settings, ...options };
 }
 
@@ -134,6 +136,7 @@ function explain(e: unknown): string {
   if (!/no available backend|failed to fetch|fetching of the wasm/i.test(message)) return message;
   return (
     `onnxruntime-web could not start (${message.split("\n")[0]}): serve ort-wasm-simd-threaded.wasm from ` +
-    "node_modules/onnxruntime-web/dist beside your bundle, or point configureWebRuntime({ wasmPaths }) at it"
+    "node_modules/onnxruntime-web/dist beside your bundle, or point configureWebRuntime({ wasmPaths }) at it " +
+    "(a folder holds ort-wasm-simd-threaded.mjs too)"
   );
 }

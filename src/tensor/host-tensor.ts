@@ -76,6 +76,43 @@ export const BYTES_PER_ELEMENT: Record<DType, number> = {
   bool: 1,
 };
 
+const ARRAY_OF: Record<DType, abstract new (...args: never[]) => TensorData> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+};
+
+/**
+ * A one-line error unless `t` is a tensor a writer can store as it claims: a known dtype, non-negative integer
+ * dims, and data of that dtype's array type holding exactly their product of values.
+ */
+export function checkHostTensor(t: HostTensor, what: string): void {
+  if (t === null || typeof t !== "object") throw new Error(`${what}: not a tensor { dtype, dims, data }`);
+  if (!Object.hasOwn(ARRAY_OF, t.dtype)) throw new Error(`${what}: unknown dtype '${String(t.dtype)}'`);
+  if (!isNonNegativeIntList(t.dims))
+    throw new Error(`${what}: dims must be an array of non-negative integers`);
+  const Typed = ARRAY_OF[t.dtype];
+  if (!(t.data instanceof Typed))
+    throw new Error(`${what}: ${t.dtype} data must be a ${Typed.name}, got ${describeData(t.data)}`);
+  const n = numel(t.dims);
+  if (t.data.length !== n)
+    throw new Error(
+      `${what}: shape ${shapeString(t.dims)} needs ${n} values, its data holds ${t.data.length}`,
+    );
+}
+
+function describeData(data: unknown): string {
+  return data === null || data === undefined
+    ? String(data)
+    : ((data as object).constructor?.name ?? typeof data);
+}
+
 export function numel(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) n *= d;
@@ -124,8 +161,10 @@ function describeDims(dims: unknown): string {
   return dims === null ? "null" : typeof dims;
 }
 
+/** A shape for a message; a hostile file's shape of thousands of entries is cut short. */
 export function shapeString(dims: readonly number[]): string {
-  return `[${dims.join(", ")}]`;
+  if (dims.length <= 16) return `[${dims.join(", ")}]`;
+  return `[${dims.slice(0, 8).join(", ")}, … (${dims.length} dims)]`;
 }
 
 export function sameDims(a: readonly number[], b: readonly number[]): boolean {

@@ -43,6 +43,15 @@ export interface Limits {
   maxKernel: number;
   /** Classes of a classifier head. */
   maxClasses: number;
+  /** Bytes of one data set file (an IDX file), inflated when gzipped: 2.7 million 28×28 images. */
+  maxDataFileBytes: number;
+  /** Parameters of a model: float32 weights within maxCheckpointBytes. */
+  maxParams: number;
+  /**
+   * Side of the model input a file's preprocessing may ask for (pretrained ConvNeXts use 224-512; detection
+   * backbones up to ~1,333). A 1 KB image resized to 9000² as a file asked took 15-24 GB in the model.
+   */
+  maxInputSide: number;
 }
 
 const MiB = 2 ** 20;
@@ -65,6 +74,9 @@ export const LIMITS: Readonly<Limits> = Object.freeze({
   maxWidth: 65_536,
   maxKernel: 63,
   maxClasses: 1_000_000,
+  maxDataFileBytes: 2 * 2 ** 30,
+  maxParams: 2 * 2 ** 30,
+  maxInputSide: 2048,
 });
 
 /**

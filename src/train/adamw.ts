@@ -10,7 +10,7 @@
  * multiplies lr everywhere, the decoupled decay included, as torch does with a param group's lr.
  */
 
-import type { HostTensor } from "../tensor/host-tensor.ts";
+import { type HostTensor, isNonNegativeIntList, numel } from "../tensor/host-tensor.ts";
 import { weightDecayApplies } from "./schedule.ts";
 
 export type FloatArray = Float32Array | Float64Array;
@@ -146,6 +146,13 @@ export class AdamW {
     this.betas = config.betas ?? [0.9, 0.999];
     this.eps = config.eps ?? 1e-8;
     this.weightDecay = config.weightDecay ?? 0.05;
+    const inUnit = (b: unknown) => typeof b === "number" && b >= 0 && b < 1;
+    if (!Array.isArray(this.betas) || this.betas.length !== 2 || !this.betas.every(inUnit))
+      throw new Error(`adamw: betas must be two numbers in [0, 1), got ${JSON.stringify(config.betas)}`);
+    if (!(this.eps > 0 && Number.isFinite(this.eps)))
+      throw new Error(`adamw: eps must be a number > 0, got ${this.eps}`);
+    if (!(this.weightDecay >= 0 && Number.isFinite(this.weightDecay)))
+      throw new Error(`adamw: weight decay must be a number ≥ 0, got ${this.weightDecay}`);
     this.params = params.map((p) => ({
       ...p,
       lrScale: p.lrScale ?? 1,
@@ -154,6 +161,10 @@ export class AdamW {
     for (const p of this.params) {
       if (this.state.has(p.name)) throw new Error(`adamw: parameter ${p.name} given twice`);
       const n = p.data.length;
+      if (!isNonNegativeIntList(p.dims) || numel(p.dims) !== n)
+        throw new Error(
+          `adamw: parameter ${p.name} has ${n} values, its dims ${JSON.stringify(p.dims)} say otherwise`,
+        );
       const zeros = () =>
         opts.shared
           ? new Float32Array(new SharedArrayBuffer(n * 4))
@@ -166,7 +177,7 @@ export class AdamW {
 
   /** One optimizer step at base learning rate `lr`; `grads` must hold every parameter's gradient. */
   step(grads: Grads, lr: number): void {
-    for (const { p, g } of this.checked(grads)) {
+    for (const { p, g } of this.checked(grads, lr)) {
       const s = this.state.get(p.name) as AdamWParamState;
       s.step += 1;
       adamwUpdate(p.data, g, s.m, s.v, s.step, this.hyper(p, lr));
@@ -181,7 +192,7 @@ export class AdamW {
     const staging = this.stagingArrays();
     const jobs: AdamWJob[] = [];
     const here: (() => void)[] = [];
-    for (const [index, { p, g }] of this.checked(grads).entries()) {
+    for (const [index, { p, g }] of this.checked(grads, lr).entries()) {
       const s = this.state.get(p.name) as AdamWParamState;
       s.step += 1;
       const hyper = this.hyper(p, lr);
@@ -217,7 +228,9 @@ export class AdamW {
   }
 
   // Every gradient is checked before any parameter changes: a bad one leaves the whole model as it was.
-  private checked(grads: Grads): { p: Required<AdamWParam>; g: FloatArray }[] {
+  private checked(grads: Grads, lr: number): { p: Required<AdamWParam>; g: FloatArray }[] {
+    if (!(lr >= 0 && Number.isFinite(lr)))
+      throw new Error(`adamw: learning rate must be a number ≥ 0, got ${lr}`);
     const get = (name: string) =>
       grads instanceof Map ? grads.get(name) : (grads as Record<string, FloatArray>)[name];
     return this.params.map((p) => {

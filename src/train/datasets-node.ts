@@ -167,7 +167,7 @@ export async function openTrainingData(
 ): Promise<TrainingData> {
   const { kind, root } = await locateDataset(data, opts.fetch);
   if (kind === "idx") {
-    const ds = loadFashionMnist("train", root);
+    const ds = await loadFashionMnist("train", root);
     const { train, val } = splitOf(fashionMnistSource(ds), ds.labels, opts.valSplit, opts.seed);
     return { ...idxFacts(root, ds), train, val, valFrom: val ? "split" : "none" };
   }
@@ -214,7 +214,7 @@ export interface EvalData {
 export async function openEvalData(data: string, fetch: FashionMnistFetchOptions = {}): Promise<EvalData> {
   const { kind, root } = await locateDataset(data, fetch);
   if (kind === "idx") {
-    const ds = loadFashionMnist("test", root, false);
+    const ds = await loadFashionMnist("test", root, false);
     const plane = ds.width * ds.height;
     const images = Array.from({ length: ds.n }, (_, i) => {
       const rgb = new Uint8Array(plane * 3);

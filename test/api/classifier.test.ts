@@ -141,7 +141,7 @@ test("the bundled Fashion-MNIST model scores on test images what its metadata sa
   // Its own claim: the test accuracy when one was recorded, else the validation accuracy `convnext train`
   // records (a held-out part of the same distribution).
   const claimed = Number(metadata.test_top1 ?? metadata.val_top1);
-  const ds = loadFashionMnist("test", FASHION_MNIST_DIR, false);
+  const ds = await loadFashionMnist("test", FASHION_MNIST_DIR, false);
   const n = 500;
   const images = Array.from({ length: n }, (_, i) => {
     const rgb = new Uint8Array(28 * 28 * 3);

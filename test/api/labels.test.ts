@@ -47,3 +47,27 @@ test("bad label lists are one-line errors naming the checkpoint", () => {
   assert.throws(() => metadataLabels({ labels: "{" }, "m"), /m: metadata 'labels' is not valid JSON/);
   assert.equal(metadataLabels({}), undefined);
 });
+
+test("names that would forge output lines, or are not strings, are refused wherever they come from", () => {
+  const forged = JSON.stringify(["coat", "bag 0.99\nshirt"]);
+  assert.throws(
+    () => chooseLabels({ numClasses: 2, metadata: { labels: forged }, source: "m.safetensors" }),
+    /^Error: m\.safetensors: metadata 'labels': name 1 is not a string of printable characters$/,
+  );
+  assert.throws(
+    () => chooseLabels({ numClasses: 2, hfLabels: ["cat", "\u001b[2Jdog"] }),
+    /config\.json id2label: name 1 is not a string of printable characters/,
+  );
+  assert.throws(
+    () => chooseLabels({ numClasses: 2, given: "ab" as unknown as string[] }),
+    /the label list given must be a list of strings, got string/,
+  );
+  assert.throws(
+    () => chooseLabels({ numClasses: 2, given: ["a", null as unknown as string] }),
+    /name 1 is not a string/,
+  );
+  assert.deepEqual(chooseLabels({ numClasses: 2, given: ["T-shirt/top", "Ankle boot"] }).names, [
+    "T-shirt/top",
+    "Ankle boot",
+  ]);
+});

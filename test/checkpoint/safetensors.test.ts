@@ -230,7 +230,7 @@ test("a truncated fixture file fails with a one-line error at every cut", () => 
 test("serializing a tensor whose data does not fill its shape is an error naming it", () => {
   assertOneLineError(
     () => serializeSafetensors({ w: { dtype: "float32", dims: [2, 3], data: new Float32Array(5) } }),
-    /tensor 'w' has shape \[2, 3\] \(6 values\) but 5 values/,
+    /tensor 'w': shape \[2, 3\] needs 6 values, its data holds 5/,
   );
 });
 

@@ -94,6 +94,11 @@ test("undecodable images are skipped, reported once, counted; stale temp files a
     /model\.safetensors did not match .*checkpoint\.safetensors \(a save was interrupted\): rewritten from it/,
   );
   assert.equal(generation(), ckpt.model?.generation);
+  // Resumed into another folder, the file beside the checkpoint is not this run's output: left alone.
+  writeFileSync(join(out, "model.safetensors"), "someone's file");
+  const elsewhere = convnext("train", "--resume", out, "--threads", "1", "--out", join(tmp, "elsewhere"));
+  assert.equal(elsewhere.code, 0, elsewhere.stderr);
+  assert.equal(readFileSync(join(out, "model.safetensors"), "utf8"), "someone's file");
 });
 
 test("a fresh run that fails before its first checkpoint leaves no output", async () => {

@@ -26,13 +26,13 @@ function idxBytes(dims: number[], data: Uint8Array): Uint8Array {
 }
 
 /** The first `perClass` images of classes 0 and 1 of each split, as IDX files in `dir`. */
-function writeSubset(dir: string, perClass: number): string {
+async function writeSubset(dir: string, perClass: number): Promise<string> {
   mkdirSync(dir, { recursive: true });
   for (const [split, prefix] of [
     ["train", "train"],
     ["test", "t10k"],
   ] as const) {
-    const ds = loadFashionMnist(split, undefined, false);
+    const ds = await loadFashionMnist(split, undefined, false);
     const picked: number[] = [];
     const count = [0, 0];
     for (let i = 0; i < ds.n && picked.length < 2 * perClass; i++) {
@@ -54,7 +54,7 @@ function writeSubset(dir: string, perClass: number): string {
   return dir;
 }
 
-const data = writeSubset(join(tmp, "fm2"), 100);
+const data = await writeSubset(join(tmp, "fm2"), 100);
 const tinyModel = '{"dims":[8,16,24,32],"depths":[1,1,1,1],"patchSize":2,"kernelSize":3}';
 const common = ["--data", data, "--config", tinyModel, "--batch", "8", "--threads", "1", "--workers", "1"];
 
@@ -130,7 +130,7 @@ test("Ctrl-C saves a checkpoint and exits 130; --resume then matches an uninterr
 
 test("a NaN loss stops with one line and a non-zero exit, keeping the last good checkpoint", async () => {
   // 2 × 20 images, batch 32: one step per epoch, so step 1 is checkpointed before lr 1e30 breaks step 2.
-  const small = writeSubset(join(tmp, "fm40"), 20);
+  const small = await writeSubset(join(tmp, "fm40"), 20);
   const out = join(tmp, "nan");
   const r = convnext(
     "train",

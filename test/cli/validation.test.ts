@@ -1,10 +1,11 @@
 // Inputs are checked before any onnxruntime session runs, failures are one stderr line naming the file (no
 // onnxruntime log line), and a command that fails leaves no output behind.
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { saveSafetensors } from "../../src/checkpoint/load-node.ts";
+import { parseSafetensors } from "../../src/checkpoint/safetensors.ts";
 import { initParams } from "../../src/models/init.ts";
 import { float32, type HostTensor } from "../../src/tensor/host-tensor.ts";
 import { REPO_ROOT } from "../fixtures.ts";
@@ -89,9 +90,9 @@ test("a tensor of the wrong dtype or shape is named with its file", async () => 
 });
 
 test("weights onnxruntime cannot run give one line naming them, without onnxruntime's log", async () => {
-  // An even depthwise kernel: the residual no longer lines up.
+  // An even depthwise kernel: the residual no longer lines up (a config makeConfig refuses, written by hand).
   const even = join(tmp, "even-kernel.safetensors");
-  const evenCfg = tinyGrayConvNeXt({ inChans: 3, numClasses: 3, kernelSize: 4 });
+  const evenCfg = { ...tinyGrayConvNeXt({ inChans: 3, numClasses: 3 }), kernelSize: 4 };
   await saveSafetensors(
     even,
     initParams(evenCfg, () => 0.1),
@@ -128,4 +129,37 @@ test("embed writes nothing when a named input fails", () => {
   assert.equal(alone.code, 1);
   assert.equal(alone.stderr.trim().split("\n").length, 1, alone.stderr);
   assert.ok(!existsSync(out));
+});
+
+test("small files that would ask for gigabytes are refused at once, naming the file", async () => {
+  const bundled = join(REPO_ROOT, "assets", "models", "fashion-mnist", "model.safetensors");
+  const image = join(REPO_ROOT, "assets", "examples", "coat.png");
+  const parsed = parseSafetensors(new Uint8Array(readFileSync(bundled)), bundled);
+  const preprocess = { ...JSON.parse(parsed.metadata.preprocess), inputSize: 9000, resizeSize: 9000 };
+  const huge = join(tmp, "input-9000.safetensors");
+  await saveSafetensors(huge, parsed.tensors, { ...parsed.metadata, preprocess: JSON.stringify(preprocess) });
+  failsInOneLine(
+    ["classify", image, "--weights", huge],
+    /input-9000\.safetensors: metadata 'preprocess' inputSize must be an integer from 1 to 2048/,
+  );
+  // A --config that is a device, not a file: refused, not read forever.
+  const r = convnext("train", "--data", tmp, "--config", "/dev/zero", "--out", join(tmp, "run-dev-zero"));
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /\/dev\/zero: cannot read --config: it is a device/);
+  // A model of 34 G parameters, within each per-field bound.
+  const big = join(tmp, "big.json");
+  writeFileSync(big, JSON.stringify({ dims: [4096, 4096, 4096, 4096], depths: [64, 64, 64, 64] }));
+  const m = convnext("train", "--data", tmp, "--config", big, "--out", join(tmp, "run-big"));
+  assert.equal(m.code, 1, m.stderr);
+  assert.match(m.stderr, /about 3\.4\de\+10 parameters, over the limit of 2\.15e\+9/);
+});
+
+test("--threads beyond the machine's cores is a usage error; a file where an output folder goes is found first", () => {
+  const r = convnext("classify", join(REPO_ROOT, "assets", "examples"), "--threads", "100000");
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--threads must be an integer from 1 to \d+ \(this machine's cores\), got '100000'/);
+  writeFileSync(join(tmp, "not-a-folder"), "mine");
+  const e = convnext("export", weights, "--format", "transformers.js", "--output", join(tmp, "not-a-folder"));
+  assert.equal(e.code, 2, e.stderr);
+  assert.match(e.stderr, /not-a-folder: exists and is not a folder/);
 });

@@ -105,7 +105,7 @@ test("a BatchNorm roadmap step trains on Fashion-MNIST: loss falls, running stat
     inChans: 1,
     numClasses: 10,
   });
-  const ds = loadFashionMnist("train", FASHION_MNIST_DIR, false);
+  const ds = await loadFashionMnist("train", FASHION_MNIST_DIR, false);
   const n = 64;
   const source = fashionMnistSource({
     ...ds,

@@ -40,34 +40,68 @@ test("IDX parser reads dims big-endian and rejects bad files", () => {
   assert.throws(() => parseIdx(gzipSync(idx([1], Uint8Array.of(1)))), /not an IDX file/);
 });
 
-test("Fashion-MNIST reader: gz and plain files from any directory; clear error when missing", () => {
+test("Fashion-MNIST reader: gz and plain files from any directory; clear error when missing", async () => {
   const dir = join(tmp, "fmnist");
   mkdirSync(dir);
   const images = new Uint8Array(3 * 28 * 28).map((_, i) => i % 256);
   writeFileSync(join(dir, "t10k-images-idx3-ubyte.gz"), gzipSync(idx([3, 28, 28], images)));
   writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), idx([3], Uint8Array.of(9, 0, 4)));
-  const ds = loadFashionMnist("test", dir);
+  const ds = await loadFashionMnist("test", dir);
   assert.equal(ds.n, 3);
   assert.deepEqual(Array.from(ds.labels), [9, 0, 4]);
   assert.deepEqual(ds.images, images);
   assert.ok(ds.images.buffer instanceof SharedArrayBuffer);
   assert.equal(ds.classes[9], "Ankle boot");
-  assert.throws(
-    () => loadFashionMnist("train", dir),
+  await assert.rejects(
+    loadFashionMnist("train", dir),
     /train-images-idx3-ubyte\(\.gz\) not found in .*apt-get install dataset-fashion-mnist.*--data <dir>/,
   );
+});
+
+test("gzipped IDX files inflate no further than their header says; empty dims are refused", async () => {
+  const dir = join(tmp, "fmnist-hostile");
+  mkdirSync(dir);
+  const labels = join(dir, "t10k-labels-idx1-ubyte");
+  writeFileSync(labels, idx([3], Uint8Array.of(9, 0, 4)));
+  // The header says 3 images; 64 MB of zeros follow (about 64 KB of gzip).
+  const images = concat(idx([3, 28, 28], new Uint8Array(3 * 28 * 28)), new Uint8Array(64 * 2 ** 20));
+  writeFileSync(join(dir, "t10k-images-idx3-ubyte.gz"), gzipSync(images));
+  const rssBefore = process.memoryUsage().rss;
+  await assert.rejects(
+    loadFashionMnist("test", dir),
+    /t10k-images-idx3-ubyte\.gz: the gzip data inflates to more than the 2368 bytes its IDX header says/,
+  );
+  assert.ok(process.memoryUsage().rss - rssBefore < 32 * 2 ** 20, "stopped at the header's size");
+  writeFileSync(join(dir, "t10k-images-idx3-ubyte.gz"), gzipSync(idx([3, 0, 0], new Uint8Array(0))));
+  await assert.rejects(
+    loadFashionMnist("test", dir),
+    /t10k-images-idx3-ubyte\.gz: IDX dims \[3, 0, 0\] hold no values/,
+  );
+});
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const c = new Uint8Array(a.length + b.length);
+  c.set(a);
+  c.set(b, a.length);
+  return c;
+}
+
+test("a stratified split of a million samples of one class", () => {
+  const { train, val } = stratifiedSplit(new Uint8Array(1_000_000), 0.1, 1);
+  assert.equal(val.length, 100_000);
+  assert.equal(train.length, 900_000);
 });
 
 const haveFmnist = existsSync(join(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz"));
 
 test("Fashion-MNIST: 60000/10000 images, 6000/1000 per class, mean/std constants", {
   skip: !haveFmnist && "apt-get install dataset-fashion-mnist to run",
-}, () => {
+}, async () => {
   for (const [split, n] of [
     ["train", 60000],
     ["test", 10000],
   ] as const) {
-    const ds = loadFashionMnist(split);
+    const ds = await loadFashionMnist(split);
     assert.equal(ds.n, n);
     assert.equal(ds.images.length, n * 28 * 28);
     assert.equal(ds.width, 28);

@@ -89,7 +89,7 @@ test("Fashion-MNIST that is not installed is downloaded into the cache once, wit
   );
   for (const [name, body] of Object.entries(BODIES))
     assert.deepEqual(progress.get(name), { received: body.length, total: body.length });
-  const testSplit = loadFashionMnist("test", dir, false);
+  const testSplit = await loadFashionMnist("test", dir, false);
   assert.deepEqual([...testSplit.labels], [1, 8]);
   assert.deepEqual(testSplit.images, pixels(2, 11));
 

@@ -15,7 +15,7 @@ import { Rng } from "../../src/train/rng.ts";
 import { convnextTrainable } from "../../src/train/trainable.ts";
 import { type TrainConfig, Trainer } from "../../src/train/trainer.ts";
 
-const fm = loadFashionMnist("train");
+const fm = await loadFashionMnist("train");
 const session = (b: Uint8Array) => createSession(b, { threads: 1, spinning: false });
 const norm = { mean: [0.286], std: [0.353] };
 

@@ -4,10 +4,12 @@
  * /usr/share/datasets/fashion-mnist.
  */
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
-import { parseIdx } from "./idx.ts";
+import { createGunzip } from "node:zlib";
+import { formatBytes, LIMITS } from "../../tensor/limits.ts";
+import { readBoundedFile } from "../../tensor/read-file-node.ts";
+import { parseIdx, readIdxHeader } from "./idx.ts";
 
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 
@@ -39,15 +41,15 @@ export interface FashionMnist {
   classes: string[];
 }
 
-function readIdxFile(dir: string, stem: string): Uint8Array {
+async function readIdxFile(dir: string, stem: string): Promise<Uint8Array> {
   for (const [name, gz] of [
     [`${stem}.gz`, true],
     [stem, false],
   ] as const) {
     const path = join(dir, name);
     if (!existsSync(path)) continue;
-    const raw = readFileSync(path);
-    return new Uint8Array(gz ? gunzipSync(raw) : raw);
+    const raw = await readBoundedFile(path, { maxBytes: LIMITS.maxDataFileBytes, what: "IDX file" });
+    return gz ? await gunzipIdx(raw, path) : raw;
   }
   throw new Error(
     `Fashion-MNIST file ${stem}(.gz) not found in ${dir}: install it with \`apt-get install dataset-fashion-mnist\` or pass --data <dir> holding the four idx files`,
@@ -55,21 +57,75 @@ function readIdxFile(dir: string, stem: string): Uint8Array {
 }
 
 /**
+ * Inflates a gzipped IDX file no further than its header says it holds: a few megabytes of gzip can inflate to
+ * gigabytes, which a one-shot gunzip would hold in memory before anything could check them.
+ */
+async function gunzipIdx(gz: Uint8Array, path: string): Promise<Uint8Array> {
+  const inflate = createGunzip();
+  inflate.end(gz);
+  let head: Uint8Array = new Uint8Array(0);
+  let out: Uint8Array | undefined;
+  let at = 0;
+  try {
+    for await (const chunk of inflate as AsyncIterable<Uint8Array>) {
+      if (!out) {
+        head = concatBytes(head, chunk);
+        const header = readIdxHeader(head, path, false);
+        if (!header) continue;
+        if (header.totalLen > LIMITS.maxDataFileBytes)
+          throw new Error(
+            `${path}: IDX dims [${header.dims.join(", ")}] need ${formatBytes(header.totalLen)}, over the limit of ${formatBytes(LIMITS.maxDataFileBytes)}`,
+          );
+        out = new Uint8Array(header.totalLen);
+        if (head.length > out.length) throw tooLong(path, out.length);
+        out.set(head);
+        at = head.length;
+        continue;
+      }
+      if (at + chunk.length > out.length) throw tooLong(path, out.length);
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code?.startsWith("Z_"))
+      throw new Error(`${path}: corrupt gzip data (${(e as Error).message})`);
+    throw e;
+  } finally {
+    inflate.destroy();
+  }
+  if (!out) return head; // parseIdx names what is missing
+  if (at !== out.length)
+    throw new Error(`${path}: the header says ${out.length} bytes, the gzip data inflates to ${at}`);
+  return out;
+}
+
+function tooLong(path: string, declared: number): Error {
+  return new Error(`${path}: the gzip data inflates to more than the ${declared} bytes its IDX header says`);
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const c = new Uint8Array(a.length + b.length);
+  c.set(a);
+  c.set(b, a.length);
+  return c;
+}
+
+/**
  * Reads the training (60,000) or test (10,000) split. With `shared` (default) the images live in a
  * SharedArrayBuffer, so loader workers read them without a copy.
  */
-export function loadFashionMnist(
+export async function loadFashionMnist(
   split: "train" | "test",
   dir = FASHION_MNIST_DIR,
   shared = true,
-): FashionMnist {
+): Promise<FashionMnist> {
   const prefix = split === "train" ? "train" : "t10k";
   const images = parseIdx(
-    readIdxFile(dir, `${prefix}-images-idx3-ubyte`),
+    await readIdxFile(dir, `${prefix}-images-idx3-ubyte`),
     `${dir}/${prefix}-images-idx3-ubyte`,
   );
   const labels = parseIdx(
-    readIdxFile(dir, `${prefix}-labels-idx1-ubyte`),
+    await readIdxFile(dir, `${prefix}-labels-idx1-ubyte`),
     `${dir}/${prefix}-labels-idx1-ubyte`,
   );
   if (images.dims.length !== 3 || labels.dims.length !== 1 || images.dims[0] !== labels.dims[0]) {

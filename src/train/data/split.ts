@@ -25,8 +25,8 @@ export function stratifiedSplit(labels: ArrayLike<number>, valFraction: number, 
   for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
     const idx = new Rng(seed, label).shuffle(byClass.get(label) as number[]);
     const nVal = Math.round(valFraction * idx.length);
-    val.push(...idx.slice(0, nVal));
-    train.push(...idx.slice(nVal));
+    // Element by element: spreading a class of a million indices into push overflows the stack.
+    for (let k = 0; k < idx.length; k++) (k < nVal ? val : train).push(idx[k]);
   }
   const sorted = (a: number[]) => Int32Array.from(a).sort();
   return { train: sorted(train), val: sorted(val) };
