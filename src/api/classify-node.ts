@@ -18,6 +18,7 @@ import { type ImagePreprocess, inputChannels, TIMM_DEFAULT_PREPROCESS } from "./
 import { type ImageInput, loadImageInput } from "./image-files-node.ts";
 import type { LabelSource } from "./labels.ts";
 import { type ModelSource, type ModelSourceOptions, openModel } from "./model-source-node.ts";
+import { checkOptionNames } from "../tensor/option-names.ts";
 import type { Prediction } from "./top-k.ts";
 
 export interface ClassifierOptions extends ModelSourceOptions {
@@ -176,6 +177,22 @@ export class ImageClassifier extends Classifier {
   }
 }
 
+const CLASSIFIER_OPTIONS: Record<keyof ClassifierOptions, true> = {
+  model: true,
+  weights: true,
+  threads: true,
+  precision: true,
+  offline: true,
+  useEma: true,
+  labels: true,
+  preprocess: true,
+  onDownloadProgress: true,
+  signal: true,
+  exifRotate: true,
+  maxPixels: true,
+  batch: true,
+};
+
 /** A JavaScript caller's single path (a string is iterable: each character would be read as a file) is refused. */
 function checkInputList(inputs: unknown): void {
   if (Array.isArray(inputs)) return;
@@ -190,6 +207,7 @@ function checkInputList(inputs: unknown): void {
 
 /** Loads a model for repeated use: `{ model: "arch.tag" }`, `{ weights: file }`, or neither (bundled model). */
 export async function createClassifier(opts: ClassifierOptions = {}): Promise<ImageClassifier> {
+  checkOptionNames(opts, CLASSIFIER_OPTIONS, "createClassifier");
   return ImageClassifier.fromSource(await openModel(opts), opts);
 }
 
@@ -199,9 +217,11 @@ export async function classify(
   opts: ClassifierOptions & { top?: number } = {},
 ): Promise<ClassifyResult[]> {
   checkInputList(images);
-  const clf = await createClassifier(opts);
+  checkOptionNames(opts, { ...CLASSIFIER_OPTIONS, top: true }, "classify");
+  const { top, ...rest } = opts;
+  const clf = await createClassifier(rest);
   try {
-    return await clf.classify(images, { top: opts.top });
+    return await clf.classify(images, { top });
   } finally {
     await clf.release();
   }
@@ -213,9 +233,11 @@ export async function embed(
   opts: ClassifierOptions & { features?: readonly FeatureName[] } = {},
 ): Promise<Embeddings> {
   checkInputList(images);
-  const clf = await createClassifier(opts);
+  checkOptionNames(opts, { ...CLASSIFIER_OPTIONS, features: true }, "embed");
+  const { features, ...rest } = opts;
+  const clf = await createClassifier(rest);
   try {
-    return await clf.embed(images, { features: opts.features });
+    return await clf.embed(images, { features });
   } finally {
     await clf.release();
   }

@@ -48,6 +48,10 @@ export function readCheckpointBytes(
   opts: CheckpointBytesOptions = {},
 ): CheckpointFromBytes {
   const source = opts.source ?? "checkpoint";
+  if (!(bytes instanceof Uint8Array))
+    throw new Error(
+      `${source}: checkpoint bytes must be a Uint8Array, got ${bytes === undefined || bytes === null ? String(bytes) : ((bytes as object).constructor?.name ?? typeof bytes)}`,
+    );
   try {
     return readChecked(bytes, opts, source);
   } catch (e) {

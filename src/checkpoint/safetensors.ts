@@ -128,6 +128,10 @@ export function parseSafetensors(
   source = "safetensors",
   limits: Pick<Limits, "maxSafetensorsHeaderBytes"> = LIMITS,
 ): Safetensors {
+  if (!(bytes instanceof Uint8Array))
+    throw new Error(
+      `${source}: safetensors bytes must be a Uint8Array, got ${(bytes as object | null)?.constructor?.name ?? String(bytes)}`,
+    );
   const other = describeNotSafetensors(bytes);
   if (other) throw new Error(`${source}: not a safetensors file: ${other}`);
   if (bytes.byteLength < 8) {

@@ -2,6 +2,7 @@
  * A ConvNeXt with weights, ready to run on onnxruntime-node: checkpoint → canonical (timm) tensors →
  * validated against the architecture → ONNX graph with the weights as initializers → session.
  */
+import { checkOptionNames } from "../tensor/option-names.ts";
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
 import { checkParams } from "../checkpoint/validate.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
@@ -25,6 +26,13 @@ export interface LoadOptions {
   useEma?: boolean;
 }
 
+const LOAD_OPTIONS: Record<keyof LoadOptions, true> = {
+  model: true,
+  threads: true,
+  precision: true,
+  useEma: true,
+};
+
 export class ConvNeXtModel {
   private readonly sessions: BatchSessions;
 
@@ -45,6 +53,7 @@ export class ConvNeXtModel {
 
   /** Loads any supported checkpoint (safetensors, .pth, HF folder; official/timm/torchvision/HF names). */
   static async load(path: string, opts: LoadOptions = {}): Promise<ConvNeXtModel> {
+    checkOptionNames(opts, LOAD_OPTIONS, "ConvNeXtModel.load");
     const ckpt = await loadCheckpointFile(path, { useEma: opts.useEma });
     let config = ckpt.config;
     if (opts.model) {

@@ -3,18 +3,20 @@
 import assert from "node:assert/strict";
 import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { createWebClassifier } from "../../src/api/classifier-web.ts";
 import { classify } from "../../src/api/classify-node.ts";
 import { createWebFineTuner } from "../../src/api/fine-tuner-web.ts";
 import { prepareImage, TIMM_DEFAULT_PREPROCESS } from "../../src/api/image-preprocess.ts";
 import { softmax } from "../../src/api/top-k.ts";
-import { serializeSafetensors } from "../../src/checkpoint/safetensors.ts";
+import { parseSafetensors, serializeSafetensors } from "../../src/checkpoint/safetensors.ts";
 import { makeConfig } from "../../src/models/config.ts";
 import { initParams } from "../../src/models/init.ts";
 import { ConvNeXtModel } from "../../src/node/model.ts";
 import { float32 } from "../../src/tensor/host-tensor.ts";
 import { AdamW } from "../../src/train/adamw.ts";
-import { fixture } from "../fixtures.ts";
+import { fixture, REPO_ROOT } from "../fixtures.ts";
 import { assertOneLineError, rejectsOneLine } from "../helpers.ts";
 
 const ATTO = fixture("models", "v1-atto", "timm.safetensors");
@@ -40,6 +42,21 @@ test("threads beyond the machine's cores, or not a count, are refused at load", 
     ConvNeXtModel.load(ATTO, { precision: loose("fp7") }),
     /precision must be one of fp32, fp16, int8, got "fp7"/,
   );
+});
+
+test("a misspelt option is named, not ignored (a `weight` typo would classify with the bundled model)", async () => {
+  const image = join(REPO_ROOT, "assets", "examples", "coat.png");
+  await rejectsOneLine(
+    classify([image], loose({ weight: ATTO })),
+    /classify: unknown option 'weight' \(known: model, weights,/,
+  );
+  await rejectsOneLine(
+    ConvNeXtModel.load(ATTO, loose({ thread: 1 })),
+    /ConvNeXtModel\.load: unknown option 'thread'/,
+  );
+  const [result] = await classify([image], { weights: ATTO, threads: 1, top: 1 });
+  assert.equal(result.top.length, 1);
+  assert.equal(result.top[0].label.length > 0, true);
 });
 
 test("forward names an unknown or missing feature and a tensor whose data does not match its dims", async () => {
@@ -122,6 +139,17 @@ test("serializeSafetensors refuses data that is not of the dtype it claims", () 
   assertOneLineError(
     () => serializeSafetensors({ w: { dtype: loose("complex"), dims: [2], data: new Float32Array(2) } }),
     /tensor 'w': unknown dtype 'complex'/,
+  );
+});
+
+test("checkpoint bytes must be bytes", async () => {
+  assertOneLineError(
+    () => parseSafetensors(loose(new ArrayBuffer(8))),
+    /safetensors bytes must be a Uint8Array, got ArrayBuffer/,
+  );
+  await rejectsOneLine(
+    createWebClassifier(loose({ weight: new Uint8Array(readFileSync(ATTO)) })),
+    /weights: checkpoint bytes must be a Uint8Array, got undefined/,
   );
 });
 
