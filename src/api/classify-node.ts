@@ -12,13 +12,13 @@ import { checkFeatures, type FeatureName } from "../models/convnext.ts";
 import type { ConvNeXtModel } from "../node/model.ts";
 import type { PreprocessConfig } from "../preprocess/transform.ts";
 import type { Float32Tensor } from "../tensor/host-tensor.ts";
+import { checkOptionNames } from "../tensor/option-names.ts";
 import { emptyTimings, type Overlap, type PipelineTimings, runPipeline } from "./batch-pipeline.ts";
 import { Classifier, stackFeatures } from "./classifier.ts";
 import { type ImagePreprocess, inputChannels, TIMM_DEFAULT_PREPROCESS } from "./image-preprocess.ts";
 import { type ImageInput, loadImageInput } from "./image-files-node.ts";
 import type { LabelSource } from "./labels.ts";
 import { type ModelSource, type ModelSourceOptions, openModel } from "./model-source-node.ts";
-import { checkOptionNames } from "../tensor/option-names.ts";
 import type { Prediction } from "./top-k.ts";
 
 export interface ClassifierOptions extends ModelSourceOptions {

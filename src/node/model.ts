@@ -2,7 +2,6 @@
  * A ConvNeXt with weights, ready to run on onnxruntime-node: checkpoint → canonical (timm) tensors →
  * validated against the architecture → ONNX graph with the weights as initializers → session.
  */
-import { checkOptionNames } from "../tensor/option-names.ts";
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
 import { checkParams } from "../checkpoint/validate.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
@@ -13,6 +12,7 @@ import { inferenceGraph } from "../models/inference-graph.ts";
 import { modelConfig } from "../models/variants.ts";
 import { engineError } from "../runtime/session.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
+import { checkOptionNames } from "../tensor/option-names.ts";
 import { BatchSessions } from "./batch-sessions.ts";
 
 export interface LoadOptions {
