@@ -174,8 +174,10 @@ export async function decodeImage(input: Uint8Array | string, opts: DecodeOption
 }
 
 /** `tiff:Orientation` of an XMP packet, matched as PIL's `Image.getexif()` does (attribute or element form). */
-export function xmpOrientation(xmp: Buffer | undefined): number | undefined {
-  const match = xmp && /tiff:Orientation(="|>)([0-9])/.exec(xmp.toString("latin1"));
+// Typed as Uint8Array (sharp hands a Buffer): the published declarations must not need Node's global types.
+export function xmpOrientation(xmp: Uint8Array | undefined): number | undefined {
+  const text = xmp && Buffer.from(xmp.buffer, xmp.byteOffset, xmp.byteLength).toString("latin1");
+  const match = text && /tiff:Orientation(="|>)([0-9])/.exec(text);
   return match ? Number(match[2]) : undefined;
 }
 
