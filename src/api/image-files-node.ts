@@ -55,15 +55,11 @@ export async function listImageFiles(paths: readonly string[]): Promise<ListedIm
       if (e.name.startsWith(".")) continue;
       const path = join(dir, e.name);
       let isDir = e.isDirectory();
-      let isFile = e.isFile();
-      if (e.isSymbolicLink()) {
-        const target = await stat(path).catch(() => undefined);
-        isDir = target?.isDirectory() ?? false;
-        isFile = target?.isFile() ?? false;
-      }
+      if (e.isSymbolicLink()) isDir = (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+      // An image name that is not a regular file (a pipe, a device, a broken link) is listed all the same:
+      // reading it fails with a reason, and the caller reports it as skipped instead of it vanishing unsaid.
       if (isDir) await walk(path);
-      else if (isFile && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
-        out.push({ path, explicit: false });
+      else if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push({ path, explicit: false });
     }
   };
   for (const p of paths) {

@@ -1,8 +1,8 @@
 // The image commands end to end: preprocess (PIL-exact), classify (bad files, JSON, --weights, pretrained by
 // name from a local server, licence notice), embed (equal to model.forward), and the bundled model.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename, join } from "node:path";
@@ -109,10 +109,20 @@ test("classify on a directory skips the bad files, names them, and classifies th
   copyFileSync(imagePath("truncated.jpg"), join(dir, "truncated.jpg"));
   writeFileSync(join(dir, "notes.png"), "this is text, not a PNG\n");
   writeFileSync(join(dir, "readme.txt"), "not an image extension: never looked at\n");
+  execFileSync("mkfifo", [join(dir, "pipe.png")]); // read, it would wait for a writer forever
+  symlinkSync("/dev/zero", join(dir, "zero.png"));
   const r = await cli(["classify", dir, "--weights", V1_SMALL, "--json", "--top", "3", "--threads", "1"]);
   assert.equal(r.code, 0, r.stderr);
   const lines = stderrLines(r);
-  assert.equal(lines.length, 2, r.stderr);
+  assert.equal(lines.length, 4, r.stderr);
+  assert.match(
+    lines.find((l) => l.includes("pipe.png")) ?? "",
+    /^skipped .*pipe\.png: cannot read image: it is a pipe/,
+  );
+  assert.match(
+    lines.find((l) => l.includes("zero.png")) ?? "",
+    /^skipped .*zero\.png: cannot read image: it is a device/,
+  );
   assert.match(
     lines.find((l) => l.includes("truncated.jpg")) ?? "",
     /^skipped .*truncated\.jpg: corrupt or truncated/,
