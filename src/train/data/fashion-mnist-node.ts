@@ -41,7 +41,7 @@ export interface FashionMnist {
   classes: string[];
 }
 
-async function readIdxFile(dir: string, stem: string): Promise<Uint8Array> {
+async function readIdxFile(dir: string, stem: string, shared: boolean): Promise<Uint8Array> {
   for (const [name, gz] of [
     [`${stem}.gz`, true],
     [stem, false],
@@ -49,7 +49,7 @@ async function readIdxFile(dir: string, stem: string): Promise<Uint8Array> {
     const path = join(dir, name);
     if (!existsSync(path)) continue;
     const raw = await readBoundedFile(path, { maxBytes: LIMITS.maxDataFileBytes, what: "IDX file" });
-    return gz ? await gunzipIdx(raw, path) : raw;
+    return gz ? await gunzipIdx(raw, path, shared) : raw;
   }
   throw new Error(
     `Fashion-MNIST file ${stem}(.gz) not found in ${dir}: install it with \`apt-get install dataset-fashion-mnist\` or pass --data <dir> holding the four idx files`,
@@ -60,7 +60,7 @@ async function readIdxFile(dir: string, stem: string): Promise<Uint8Array> {
  * Inflates a gzipped IDX file no further than its header says it holds: a few megabytes of gzip can inflate to
  * gigabytes, which a one-shot gunzip would hold in memory before anything could check them.
  */
-async function gunzipIdx(gz: Uint8Array, path: string): Promise<Uint8Array> {
+async function gunzipIdx(gz: Uint8Array, path: string, shared: boolean): Promise<Uint8Array> {
   const inflate = createGunzip();
   inflate.end(gz);
   let head: Uint8Array = new Uint8Array(0);
@@ -76,7 +76,10 @@ async function gunzipIdx(gz: Uint8Array, path: string): Promise<Uint8Array> {
           throw new Error(
             `${path}: IDX dims [${header.dims.join(", ")}] need ${formatBytes(header.totalLen)}, over the limit of ${formatBytes(LIMITS.maxDataFileBytes)}`,
           );
-        out = new Uint8Array(header.totalLen);
+        // Straight into shared memory when the loader workers will read it: no second copy of a large set.
+        out = shared
+          ? new Uint8Array(new SharedArrayBuffer(header.totalLen))
+          : new Uint8Array(header.totalLen);
         if (head.length > out.length) throw tooLong(path, out.length);
         out.set(head);
         at = head.length;
@@ -121,11 +124,11 @@ export async function loadFashionMnist(
 ): Promise<FashionMnist> {
   const prefix = split === "train" ? "train" : "t10k";
   const images = parseIdx(
-    await readIdxFile(dir, `${prefix}-images-idx3-ubyte`),
+    await readIdxFile(dir, `${prefix}-images-idx3-ubyte`, shared),
     `${dir}/${prefix}-images-idx3-ubyte`,
   );
   const labels = parseIdx(
-    await readIdxFile(dir, `${prefix}-labels-idx1-ubyte`),
+    await readIdxFile(dir, `${prefix}-labels-idx1-ubyte`, shared),
     `${dir}/${prefix}-labels-idx1-ubyte`,
   );
   if (images.dims.length !== 3 || labels.dims.length !== 1 || images.dims[0] !== labels.dims[0]) {
@@ -139,7 +142,7 @@ export async function loadFashionMnist(
       throw new Error(`Fashion-MNIST ${split}: label ${labels.data[i]} at ${i} is not a class`);
   }
   const copy = (src: Uint8Array) => {
-    if (!shared) return src;
+    if (!shared || src.buffer instanceof SharedArrayBuffer) return src;
     const dst = new Uint8Array(new SharedArrayBuffer(src.length));
     dst.set(src);
     return dst;
