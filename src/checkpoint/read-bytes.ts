@@ -17,7 +17,13 @@ import { isLegacyTorchSave, isZip, readPth } from "./pth.ts";
 import { parseSafetensors } from "./safetensors.ts";
 import { checkPlainEma, isTrainCheckpoint, trainCheckpointWeights } from "./train-layout.ts";
 import type { ConvNeXtConfig } from "../models/config.ts";
-import { type Float32Tensor, type HostTensor, numel, toFloat32 } from "../tensor/host-tensor.ts";
+import {
+  describeData,
+  type Float32Tensor,
+  type HostTensor,
+  numel,
+  toFloat32,
+} from "../tensor/host-tensor.ts";
 import { formatBytes, LIMITS } from "../tensor/limits.ts";
 
 export interface CheckpointBytesOptions {
@@ -49,9 +55,7 @@ export function readCheckpointBytes(
 ): CheckpointFromBytes {
   const source = opts.source ?? "checkpoint";
   if (!(bytes instanceof Uint8Array))
-    throw new Error(
-      `${source}: checkpoint bytes must be a Uint8Array, got ${bytes === undefined || bytes === null ? String(bytes) : ((bytes as object).constructor?.name ?? typeof bytes)}`,
-    );
+    throw new Error(`${source}: checkpoint bytes must be a Uint8Array, got ${describeData(bytes)}`);
   try {
     return readChecked(bytes, opts, source);
   } catch (e) {

@@ -6,7 +6,13 @@
  * to 16 MiB (LIMITS), far below the reference's 100 MB, because parsing 98 MB of JSON costs 2 GB and half a minute.
  */
 import type { DType, HostTensor } from "../tensor/host-tensor.ts";
-import { BYTES_PER_ELEMENT, checkHostTensor, numel, shapeString } from "../tensor/host-tensor.ts";
+import {
+  BYTES_PER_ELEMENT,
+  checkHostTensor,
+  describeData,
+  numel,
+  shapeString,
+} from "../tensor/host-tensor.ts";
 import type { Limits } from "../tensor/limits.ts";
 import { formatBytes, LIMITS } from "../tensor/limits.ts";
 import { printable } from "./printable.ts";
@@ -129,9 +135,7 @@ export function parseSafetensors(
   limits: Pick<Limits, "maxSafetensorsHeaderBytes"> = LIMITS,
 ): Safetensors {
   if (!(bytes instanceof Uint8Array))
-    throw new Error(
-      `${source}: safetensors bytes must be a Uint8Array, got ${(bytes as object | null)?.constructor?.name ?? String(bytes)}`,
-    );
+    throw new Error(`${source}: safetensors bytes must be a Uint8Array, got ${describeData(bytes)}`);
   const other = describeNotSafetensors(bytes);
   if (other) throw new Error(`${source}: not a safetensors file: ${other}`);
   if (bytes.byteLength < 8) {

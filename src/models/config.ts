@@ -3,7 +3,13 @@
  * "ConvNeXt V2" (Woo et al., CVPR 2023). Everything that builds, counts, loads or trains a model reads this.
  */
 
-import { type HostTensor, isNonNegativeIntList, numel, shapeString } from "../tensor/host-tensor.ts";
+import {
+  describeData,
+  type HostTensor,
+  isNonNegativeIntList,
+  numel,
+  shapeString,
+} from "../tensor/host-tensor.ts";
 import { configProblem } from "./config-sanity.ts";
 
 export interface ConvNeXtConfig {
@@ -75,7 +81,7 @@ export function checkInputTensor(cfg: ConvNeXtConfig, x: HostTensor, what = "inp
   checkInputDims(cfg, x.dims, what);
   if (x.dtype !== "float32" || !(x.data instanceof Float32Array))
     throw new Error(
-      `${what} must be float32 data in a Float32Array, got ${x.dtype} in ${x.data?.constructor?.name}`,
+      `${what} must be float32 data in a Float32Array, got ${x.dtype} in ${describeData(x.data)}`,
     );
   if (x.data.length !== numel(x.dims))
     throw new Error(

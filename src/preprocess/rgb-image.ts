@@ -1,3 +1,5 @@
+import { describeData } from "../tensor/host-tensor.ts";
+
 /** The decoded image every preprocessing step exchanges: 8-bit RGB, interleaved, row-major (H, W, 3). */
 export interface RgbImage {
   data: Uint8Array;
@@ -12,10 +14,8 @@ export function assertRgbImage(img: RgbImage, what = "image"): void {
   const data: unknown = img.data;
   // Bytes only: a Float32Array of 0-1 values read as bytes would be a black image and a confident wrong answer.
   // Uint8ClampedArray is what a canvas's getImageData gives (after dropping alpha, still clamped).
-  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
-    const got = data === null || data === undefined ? String(data) : (data as object).constructor?.name;
-    throw new Error(`${what}: data must be RGB bytes (a Uint8Array), got ${got}`);
-  }
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray))
+    throw new Error(`${what}: data must be RGB bytes (a Uint8Array), got ${describeData(data)}`);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`${what}: size must be positive integers, got ${width}x${height}`);
   }

@@ -107,7 +107,8 @@ export function checkHostTensor(t: HostTensor, what: string): void {
     );
 }
 
-function describeData(data: unknown): string {
+/** What a JavaScript caller passed where an array was due, for a message: its class (`Float64Array`), or null. */
+export function describeData(data: unknown): string {
   return data === null || data === undefined
     ? String(data)
     : ((data as object).constructor?.name ?? typeof data);
