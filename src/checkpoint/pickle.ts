@@ -158,7 +158,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): unknown
     const qualifiedName = `${module}.${name}`;
     if (!isAllowed(qualifiedName)) {
       throw new Error(
-        `refusing to load ${source}: pickle calls forbidden global '${printable(qualifiedName)}'`,
+        `${source}: refusing to load: pickle calls forbidden global '${printable(qualifiedName)}'`,
       );
     }
     return new PickleGlobal(module, name);
