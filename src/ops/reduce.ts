@@ -1,7 +1,7 @@
 /** Reductions over axes given as an input (opset 18), with keepdims. */
 import type { Graph, Node } from "../graph/graph.ts";
 import { numel } from "../tensor/host-tensor.ts";
-import { i64, normAxis, type OpDef, reshape, type Shape } from "./types.ts";
+import { i64, normAxis, type OpDef, reshape, type Shape, scalar } from "./types.ts";
 
 function reduceAxes(g: Graph, n: Node, rank: number): number[] {
   const v = n.inputs[1] ? g.constValue(n.inputs[1]) : undefined;
@@ -44,12 +44,15 @@ export const reduceOps = {
       return [spread(g, n, scaled)];
     },
   },
-  // y = sqrt(sum x^2): dx = dy * x / y
+  // y = sqrt(sum x^2): dx = dy * x / y, and 0 where y = 0 (every x of it is 0), as torch.norm's backward gives;
+  // dy / y there would be 0 · ∞ = NaN (a GRN channel that GELU turned to zeros everywhere).
   ReduceL2: {
     infer: inferReduce,
     grad: (g, n, [dy]) => {
       if (!dy) return [];
-      const ratio = spread(g, n, g.op("Div", [dy, n.outputs[0]]));
+      const y = n.outputs[0];
+      const dyOverY = g.op("Where", [g.op("Greater", [y, scalar(g, 0)]), g.op("Div", [dy, y]), scalar(g, 0)]);
+      const ratio = spread(g, n, dyOverY);
       return [g.op("Mul", [ratio, n.inputs[0]])];
     },
   },

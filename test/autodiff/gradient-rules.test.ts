@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { type CheckCase, checkGradient } from "../../src/autodiff/check.ts";
 import { addGradients } from "../../src/autodiff/grad.ts";
 import { f, Graph } from "../../src/graph/graph.ts";
+import { toOnnxBytes } from "../../src/graph/onnx.ts";
 import { gelu, grn } from "../../src/models/convnext.ts";
 import { GELU_OP, GELU_SCALED_OP, geluComposite, geluScaledComposite } from "../../src/ops/gelu.ts";
 import { OPS } from "../../src/ops/index.ts";
@@ -184,4 +185,16 @@ test("a dilated Conv's gradient is refused, even when only its weight needs one"
   const y = g.op("Conv", [x, w], { pads: [2, 2, 2, 2], dilations: [2, 2], group: 2 });
   const loss = g.op("ReduceSum", [y], { keepdims: 0 });
   assert.throws(() => addGradients(g, loss, [w]), /Conv gradient: dilations are not supported/);
+});
+
+test("ReduceL2's gradient is 0 over a group whose values are all 0 (as torch.norm's), not NaN", async () => {
+  const g = new Graph("l2-zero");
+  const x = g.input("x", "float32", [2, 3]);
+  const y = g.op("ReduceL2", [x, i64(g, [1])], { keepdims: 1 });
+  const grads = addGradients(g, g.op("ReduceSum", [y], { keepdims: 0 }), [x]);
+  g.output(g.op("Identity", [grads.get(x) as string], {}, "dx"));
+  const session = await createSession(toOnnxBytes(g), { threads: 1 });
+  const { dx } = await session.run({ x: float32([2, 3], [0, 0, 0, 3, 0, 4]) });
+  await session.release();
+  assert.deepEqual(Array.from(dx.data as Float32Array), [0, 0, 0, 0.6000000238418579, 0, 0.800000011920929]);
 });
