@@ -8,7 +8,13 @@ import { trainingMlp } from "../../src/models/training-block.ts";
 import { transpose } from "../../src/ops/types.ts";
 import { maxRelDiff, valuesAndGradients } from "../ops/rewrite-helpers.ts";
 
-const [c, hidden] = [6, 24];
+// Few rows of few channels: the rows form. 1024 rows of 64 channels: the hidden tensor held transposed.
+const FORMS = [
+  { form: "rows", x: [2, 3, 4, 6], transposedGemms: 0 },
+  { form: "transposed hidden", x: [4, 16, 16, 64], transposedGemms: 1 },
+] as const;
+
+const transposedGemms = (g: Graph) => g.nodes.filter((n) => n.outputs[0].startsWith("linear_t")).length;
 
 function unfolded(g: Graph, ins: string[], withGamma: boolean, v2: boolean): string {
   const [x, nw, nb, w1, b1, w2, b2, ...rest] = ins;
@@ -31,23 +37,33 @@ for (const [label, withGamma, v2] of [
   ["V1 without layer scale", false, false],
   ["V2 (GRN, no layer scale)", false, true],
 ] as const) {
-  test(`block MLP with folded constants equals the unfolded one: ${label}`, async () => {
-    const inputs: Record<string, number[]> = {
-      x: [2, 3, 4, c],
-      "norm.weight": [c],
-      "norm.bias": [c],
-      "fc1.weight": [hidden, c],
-      "fc1.bias": [hidden],
-      "fc2.weight": [c, hidden],
-      "fc2.bias": [c],
-    };
-    if (withGamma) inputs.gamma = [c];
-    if (v2) Object.assign(inputs, { "grn.weight": [hidden], "grn.bias": [hidden] });
-    const ref = await valuesAndGradients(inputs, (g, ins) => unfolded(g, ins, withGamma, v2));
-    const got = await valuesAndGradients(inputs, (g, ins) => folded(g, ins, withGamma, v2));
-    for (const name of ["y", ...Object.keys(inputs).map((k) => `grad.${k}`)]) {
-      const rel = maxRelDiff(got.out[name], ref.out[name]);
-      assert.ok(rel < 2e-5, `${name}: max relative difference ${rel}`);
-    }
-  });
+  for (const { form, x, transposedGemms: expected } of FORMS) {
+    test(`block MLP with folded constants equals the unfolded one: ${label}, ${form}`, async () => {
+      const c = x[3];
+      const hidden = 4 * c;
+      const inputs: Record<string, number[]> = {
+        x: [...x],
+        "norm.weight": [c],
+        "norm.bias": [c],
+        "fc1.weight": [hidden, c],
+        "fc1.bias": [hidden],
+        "fc2.weight": [c, hidden],
+        "fc2.bias": [c],
+      };
+      if (withGamma) inputs.gamma = [c];
+      if (v2) Object.assign(inputs, { "grn.weight": [hidden], "grn.bias": [hidden] });
+      const ref = await valuesAndGradients(inputs, (g, ins) => unfolded(g, ins, withGamma, v2));
+      const got = await valuesAndGradients(
+        inputs,
+        (g, ins) => folded(g, ins, withGamma, v2),
+        transposedGemms,
+      );
+      // GRN needs the hidden tensor's rows, so V2 keeps the rows form.
+      assert.equal(got.rewritten, v2 ? 0 : expected);
+      for (const name of ["y", ...Object.keys(inputs).map((k) => `grad.${k}`)]) {
+        const rel = maxRelDiff(got.out[name], ref.out[name]);
+        assert.ok(rel < 2e-5, `${name}: max relative difference ${rel}`);
+      }
+    });
+  }
 }
