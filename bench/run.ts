@@ -10,6 +10,7 @@ import { benchDepthwiseGrad } from "./depthwise-grad.ts";
 import { benchExportPrecision } from "./export-precision.ts";
 import { benchInference } from "./inference.ts";
 import { benchInferenceProfile } from "./inference-profile.ts";
+import { benchMlpLayout } from "./mlp-layout.ts";
 import { benchTraining, trainingLines } from "./train-throughput.ts";
 import { benchTransformersJs } from "./transformers-js.ts";
 
@@ -31,6 +32,7 @@ const sections: Record<string, Section> = {
   },
   "adamw-placement": () => benchAdamwPlacement(),
   "depthwise-grad": () => benchDepthwiseGrad(),
+  "mlp-layout": () => benchMlpLayout(),
   classify: () => benchClassify(fixtures),
   "export-precision": () => benchExportPrecision(fixtures),
   "transformers-js": () => benchTransformersJs(fixtures),

@@ -82,6 +82,6 @@ export function trainingMlp(
  * step the transposed form also adds a pass for fc1's bias (onnxruntime had fused it into the rows form's Gemm),
  * so stage 2 (3136/384) came out even (its GEMMs 1219 → 1229 ms of kernel time): hence rows ≥ 16 × channels.
  */
-function holdsHiddenTransposed(rows: number, channels: number): boolean {
+export function holdsHiddenTransposed(rows: number, channels: number): boolean {
   return channels >= 64 && rows >= 16 * channels;
 }
