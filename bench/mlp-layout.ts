@@ -11,7 +11,7 @@ import { holdsHiddenTransposed } from "../src/models/training-block.ts";
 import "../src/ops/index.ts";
 import { i64 } from "../src/ops/types.ts";
 import { createSession } from "../src/runtime/session-node.ts";
-import { float32 } from "../src/tensor/host-tensor.ts";
+import { float32, numel } from "../src/tensor/host-tensor.ts";
 import { Rng } from "../src/train/rng.ts";
 import { compareMs } from "./stats.ts";
 
@@ -96,7 +96,7 @@ export async function benchMlpLayout(repeats = 9): Promise<string[]> {
         name,
         float32(
           d,
-          Float32Array.from({ length: d.reduce((p, q) => p * q) }, () => rng.normal()),
+          Float32Array.from({ length: numel(d) }, () => rng.normal()),
         ),
       ]),
     );

@@ -14,7 +14,7 @@
 import type { Graph } from "../graph/graph.ts";
 import { geluScaledComposite } from "../ops/gelu.ts";
 import { reshape, scalar, transpose } from "../ops/types.ts";
-import { float32 } from "../tensor/host-tensor.ts";
+import { float32, numel } from "../tensor/host-tensor.ts";
 
 export interface TrainingMlpParams {
   normWeight: string;
@@ -40,7 +40,7 @@ export function trainingMlp(
 ): string {
   const shape = g.shape(x);
   const c = shape.at(-1) as number;
-  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const rows = numel(shape.slice(0, -1));
   const w1 = reshape(g, p.fc1Weight, [-1, c]);
   const hidden = g.shape(w1)[0];
   const w2 = reshape(g, p.fc2Weight, [c, hidden]);
