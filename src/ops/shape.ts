@@ -1,4 +1,4 @@
-/** Layout ops: Transpose, Reshape, Flatten, Expand, Slice, Pad, Concat, Unsqueeze, Squeeze. */
+/** Layout ops: Transpose, Reshape, Flatten, Expand, Slice, Pad, Concat, Unsqueeze, Squeeze, Gather. */
 import type { Graph, Node } from "../graph/graph.ts";
 import { numel } from "../tensor/host-tensor.ts";
 import {
@@ -131,6 +131,13 @@ export const shapeOps = {
         }
       });
       return [pads.some((p) => p !== 0) ? g.op("Pad", [d, i64(g, pads)]) : d];
+    },
+  },
+  // Only built inside gradient rules (depthwise-weight-grad.ts), so it needs no rule of its own.
+  Gather: {
+    infer: (_g, n, [data, indices]) => {
+      const axis = normAxis((n.attrs.axis as number | undefined) ?? 0, data.length);
+      return [[...data.slice(0, axis), ...indices, ...data.slice(axis + 1)]];
     },
   },
   Pad: {
