@@ -2,12 +2,13 @@
  * A classifier from an exported .onnx alone: architecture, labels and preprocessing come from its
  * metadata_props, the forward pass from the file's own graph (so only the outputs it was exported with exist).
  */
-import { readFile } from "node:fs/promises";
 import { readOnnxSummary } from "../graph/onnx-read.ts";
+import { checkPrecision, type Precision } from "../graph/precision.ts";
 import { checkInputTensor } from "../models/config.ts";
 import { checkFeatures, type FeatureName } from "../models/convnext.ts";
 import { BatchSessions } from "../node/batch-sessions.ts";
 import type { HostTensor } from "../tensor/host-tensor.ts";
+import { readBoundedFile } from "../tensor/read-file-node.ts";
 import { type ClassifierOptions, ImageClassifier, type RunnableModel } from "./classify-node.ts";
 import { readExportMetadata } from "./onnx-metadata.ts";
 
@@ -15,18 +16,35 @@ export function isOnnxFile(path: string | undefined): path is string {
   return path?.toLowerCase().endsWith(".onnx") === true;
 }
 
-export async function openOnnxClassifier(
-  path: string,
-  opts: Pick<ClassifierOptions, "threads" | "exifRotate" | "maxPixels" | "batch"> = {},
-): Promise<ImageClassifier> {
-  const bytes = new Uint8Array(await readFile(path));
+/** An exported model is one protobuf message (we write no external data files), which protobuf caps at 2 GiB. */
+const MAX_ONNX_BYTES = 2 ** 31 - 1;
+
+export interface OnnxClassifierOptions extends Pick<ClassifierOptions, "threads" | "exifRotate" | "maxPixels" | "batch"> {
+  /**
+   * The precision the file must have been exported at. A model's precision is fixed when it is exported, so
+   * asking for another one is refused instead of silently running the file's.
+   */
+  precision?: Precision;
+}
+
+export async function openOnnxClassifier(path: string, opts: OnnxClassifierOptions = {}): Promise<ImageClassifier> {
+  const bytes = await readBoundedFile(path, { maxBytes: MAX_ONNX_BYTES, what: "exported model" });
   const summary = readOnnxSummary(bytes, path);
   const facts = readExportMetadata(summary.metadata, path);
+  if (opts.precision !== undefined) {
+    const wanted = checkPrecision(opts.precision);
+    const exported = summary.metadata.precision ?? "fp32";
+    if (wanted !== exported)
+      throw new Error(
+        `${path}: exported at precision ${exported}, not ${wanted}; precision is chosen when exporting (convnext export --precision ${wanted})`,
+      );
+  }
   if (summary.inputs.length !== 1)
     throw new Error(`${path}: expected one graph input, found ${summary.inputs.length}`);
   const input = summary.inputs[0].name;
   const available = new Set(summary.outputs.map((o) => o.name));
-  const sessions = new BatchSessions(facts.config, bytes.byteLength, opts.threads);
+  const int8 = summary.metadata.precision === "int8";
+  const sessions = new BatchSessions(facts.config, bytes.byteLength, opts.threads, false, int8);
   // Started now, as before batches existed, so that a file onnxruntime cannot load fails here, not at the first
   // image; larger batches start their worker sessions on first use.
   const size = facts.preprocess.config.inputSize;

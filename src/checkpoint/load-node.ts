@@ -65,6 +65,12 @@ async function locate(path: string): Promise<{ weights: string; hfConfig?: strin
 }
 
 export async function loadCheckpointFile(path: string, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
+  // An export's graph holds its weights folded and renamed: it cannot be read back as a checkpoint, and read as
+  // safetensors its first bytes make a nonsense header length.
+  if (path.toLowerCase().endsWith(".onnx"))
+    throw new Error(
+      `${path}: an exported ONNX model, not a checkpoint (.safetensors, .pth or an HF folder); classify and embed run .onnx files`,
+    );
   const { weights: source, hfConfig } = await locate(path);
   const bytes = await readBoundedFile(source, { maxBytes: LIMITS.maxCheckpointBytes, what: "checkpoint" });
   const json = hfConfig ? await readJsonFile(hfConfig, "HF config") : undefined;

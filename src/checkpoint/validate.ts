@@ -43,3 +43,20 @@ export function checkParams(
     `${source}: checkpoint does not fit the model (${counts.join(", ")}): ${problems.slice(0, LISTED).join("; ")}${more}`,
   );
 }
+
+/**
+ * Throws a one-line Error naming `source`, the tensor and the first NaN or infinite value's index. A diverged
+ * run's weights would otherwise make every answer NaN (or, quantized to int8, quietly plausible).
+ */
+export function checkFinite(tensors: Map<string, HostTensor>, source: string): void {
+  for (const [key, t] of tensors) {
+    const data = t.data;
+    if (!(data instanceof Float32Array || data instanceof Float64Array)) continue;
+    // x·0 is 0 for every finite x and NaN for NaN or ±Infinity: one multiply-add per value finds either.
+    let probe = 0;
+    for (let i = 0; i < data.length; i++) probe += data[i] * 0;
+    if (probe === 0) continue;
+    const at = data.findIndex((v) => !Number.isFinite(v));
+    throw new Error(`${source}: tensor '${printable(key)}' holds ${data[at]} at index ${at}`);
+  }
+}

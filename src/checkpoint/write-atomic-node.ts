@@ -9,11 +9,14 @@
  * are new and the later ones old; a caller that needs two files to agree puts the one that is the truth first
  * and repairs the other on its next start (train/checkpoint-node.ts does).
  *
- * Temp names are `.<target>.<pid>.<12 hex>.tmp`. A killed writer leaves its temp file behind; `removeStaleTemps`
- * deletes those whose pid is not a live process on this machine, so a concurrent writer's file is never taken
- * from under it. pids are per machine: a directory written from two machines at once is not supported.
+ * Temp names are `.<target>.<pid>.<12 hex>.tmp`. Interrupted by SIGINT or SIGTERM that nothing else handles,
+ * a writer removes its temp files and then dies of the signal as it would have. A writer killed outright leaves
+ * them behind; `removeStaleTemps` deletes those whose pid is not a live process on this machine, so a concurrent
+ * writer's file is never taken from under it. pids are per machine: a directory written from two machines at
+ * once is not supported.
  */
 import { randomBytes } from "node:crypto";
+import { closeSync, openSync, rmSync } from "node:fs";
 import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
@@ -28,6 +31,33 @@ const TEMP = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 /** A fresh temp name beside `path`, carrying this process's pid. */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+}
+
+/** Temp files this process is writing now. */
+const liveTemps = new Set<string>();
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * Listens for the signals only while a temp file exists. When another listener handles the signal (a training
+ * run's Ctrl-C stops it cleanly, and its writes finish), this one stands aside; otherwise it removes the temp
+ * files and re-raises the signal with its default action, so the exit status is the signal's.
+ */
+function onSignal(signal: (typeof SIGNALS)[number]): void {
+  if (process.listenerCount(signal) > 1) return;
+  for (const temp of liveTemps) rmSync(temp, { force: true });
+  liveTemps.clear();
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  process.kill(process.pid, signal);
+}
+
+function trackTemp(temp: string): void {
+  if (liveTemps.size === 0) for (const s of SIGNALS) process.on(s, onSignal);
+  liveTemps.add(temp);
+}
+
+function untrackTemp(temp: string): void {
+  liveTemps.delete(temp);
+  if (liveTemps.size === 0) for (const s of SIGNALS) process.removeListener(s, onSignal);
 }
 
 /** Whether `pid` is a running process here (EPERM: it runs under another user). */
@@ -105,8 +135,11 @@ export async function writeFilesAtomic(files: readonly AtomicFile[]): Promise<vo
       // Made before the temp file exists: a kill while serialising leaves nothing behind.
       const bytes = typeof f.bytes === "function" ? f.bytes() : f.bytes;
       const temp = tempPathFor(f.path);
-      const handle = await open(temp, "wx");
+      // Created on this thread, not by a pending open: a signal handled now finds it, or it does not exist yet.
+      closeSync(openSync(temp, "wx"));
       temps.push(temp);
+      trackTemp(temp);
+      const handle = await open(temp, "r+");
       try {
         await handle.writeFile(bytes);
         await handle.sync();
@@ -117,6 +150,7 @@ export async function writeFilesAtomic(files: readonly AtomicFile[]): Promise<vo
     for (const [i, f] of files.entries()) {
       current = f.path;
       await rename(temps[i] as string, f.path);
+      untrackTemp(temps[i] as string);
       temps[i] = null;
     }
     for (const dir of new Set(files.map((f) => dirname(f.path)))) {
@@ -125,6 +159,7 @@ export async function writeFilesAtomic(files: readonly AtomicFile[]): Promise<vo
     }
   } catch (e) {
     await Promise.all(temps.map((t) => t && rm(t, { force: true }).catch(() => {})));
+    for (const t of temps) if (t) untrackTemp(t);
     throw new Error(`cannot write ${current}: ${(e as Error).message}`);
   }
 }

@@ -17,6 +17,7 @@ import { isOnnxFile, openOnnxClassifier } from "../api/onnx-classifier-node.ts";
 import { DEFAULT_MAX_PIXELS } from "../preprocess/decode-node.ts";
 import type { Precision } from "../graph/precision.ts";
 import { downloadProgress } from "./download-progress.ts";
+import { UsageError } from "./errors.ts";
 import { notice, showProgress } from "./output.ts";
 import { positiveInt, PRECISION_HELP, precisionOption, threadsOption } from "./options.ts";
 
@@ -24,7 +25,8 @@ export interface ImageCommandOptions {
   model?: string;
   weights?: string;
   threads?: number;
-  precision: Precision;
+  /** Undefined unless given: an exported .onnx then keeps the precision it was exported at. */
+  precision?: Precision;
   offline?: boolean;
   useEma?: boolean;
   exifRotate?: boolean;
@@ -42,7 +44,7 @@ export function addModelOptions(cmd: Command): Command {
     .option("--weights <file>", "checkpoint: .safetensors, .pth or an HF folder (any naming convention)")
     .option("--batch <n>", "images per forward pass", positiveInt("--batch"), 8)
     .option("--threads <n>", "onnxruntime threads (default: all cores)", threadsOption)
-    .option("--precision <p>", PRECISION_HELP, precisionOption, "fp32")
+    .option("--precision <p>", `${PRECISION_HELP} (default: fp32; an .onnx keeps its own)`, precisionOption)
     .option("--exif-rotate", "apply the EXIF orientation (PIL and timm do not, except for TIFF)")
     .option(
       "--max-pixels <n>",
@@ -59,11 +61,15 @@ export async function openImageModel(opts: ImageCommandOptions): Promise<ImageCl
   const onnx = [opts.weights, opts.model].find(isOnnxFile);
   if (onnx !== undefined) {
     if (opts.weights !== undefined && opts.model !== undefined)
-      throw new Error(`${onnx}: an exported model takes no --model/--weights beside it`);
+      throw new UsageError(`${onnx}: an exported model takes no --model/--weights beside it`);
+    if (opts.useEma)
+      throw new UsageError(`${onnx}: --use-ema reads a training checkpoint, not an exported model`);
     return openOnnxClassifier(onnx, {
       threads: opts.threads,
       exifRotate: opts.exifRotate,
+      maxPixels: opts.maxPixels,
       batch: opts.batch,
+      precision: opts.precision,
     });
   }
   const progress = downloadProgress(opts.model ?? "weights");

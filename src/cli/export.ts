@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { openExportSource } from "../api/export-source-node.ts";
 import { exportOnnx } from "../api/onnx-export-node.ts";
 import {
@@ -18,6 +18,7 @@ import { isPrecision, type Precision, PRECISIONS } from "../graph/precision.ts";
 import { type FeatureName, FEATURE_OUTPUTS } from "../models/convnext.ts";
 import { UsageError } from "./errors.ts";
 import { type CommandInput, checkOutput, checkOutputFolder, refuseInputAsOutput } from "./output-guard.ts";
+import { featureListOption } from "./options.ts";
 import { printJson } from "./output.ts";
 
 const FORMATS = ["onnx", "transformers.js"] as const;
@@ -31,7 +32,7 @@ interface ExportOptions {
   weights?: string;
   precision: string;
   format: string;
-  outputs: string;
+  outputs: FeatureName[];
   output: string;
   useEma?: boolean;
   json?: boolean;
@@ -48,7 +49,11 @@ export function register(program: Command): void {
     .option("--weights <file|dir>", "checkpoint to bake in (default: random init, seed 0)")
     .option("--precision <p>", `weight precision (${PRECISIONS.join(", ")})`, "fp32")
     .option("--format <f>", `${FORMATS.join(" or ")} (a folder: config.json, onnx/model.onnx, ...)`, "onnx")
-    .option("--outputs <names>", `comma-separated graph outputs from ${FEATURE_OUTPUTS.join(",")}`, "logits")
+    .addOption(
+      new Option("--outputs <names>", `comma-separated graph outputs from ${FEATURE_OUTPUTS.join(",")}`)
+        .argParser(featureListOption("--outputs"))
+        .default(["logits"], "logits"),
+    )
     .requiredOption("--output <model.onnx|dir>", "output file (a folder for transformers.js)")
     .option("--use-ema", "bake in the EMA weights of a training checkpoint")
     .option("--json", "print a summary line: {output, format, precision, outputs, bytes (of the .onnx)}")
@@ -76,10 +81,9 @@ export function register(program: Command): void {
         for (const file of TRANSFORMERS_JS_FILES(precision))
           await refuseInputAsOutput({ flag: "--output", path: join(opts.output, file) }, inputs);
       }
-      const outputs = opts.outputs.split(",").map((s) => s.trim()) as FeatureName[];
-      const bad = outputs.filter((o) => !FEATURE_OUTPUTS.includes(o));
-      if (bad.length)
-        throw new UsageError(`unknown output ${bad.join(", ")}; choose from ${FEATURE_OUTPUTS.join(", ")}`);
+      const outputs = opts.outputs;
+      if (opts.format !== "onnx" && !outputs.includes("logits"))
+        throw new UsageError("--format transformers.js needs the 'logits' output (image classification)");
       const source = await openExportSource(name, opts.weights, opts.useEma === true);
       const summary = (onnx: Uint8Array) =>
         opts.json &&
@@ -90,8 +94,6 @@ export function register(program: Command): void {
         summary(onnx);
         return;
       }
-      if (!outputs.includes("logits"))
-        throw new Error("--format transformers.js needs the 'logits' output (image classification)");
       const processor = transformersJsPreprocessor(source.preprocess, name);
       const size = (processor.size as { shortest_edge: number }).shortest_edge;
       const model = exportOnnx(source, { outputs, precision, inputName: "pixel_values" });

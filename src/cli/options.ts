@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import { InvalidArgumentError } from "commander";
 import { isPrecision, type Precision, PRECISIONS } from "../graph/precision.ts";
+import { FEATURE_OUTPUTS, type FeatureName } from "../models/convnext.ts";
 
 /** A parser for a number option that `valid` accepts; `what` completes "<flag> must be …". */
 function numberParser(flag: string, valid: (n: number) => boolean, what: string) {
@@ -47,3 +48,21 @@ export function precisionOption(v: string): Precision {
 }
 
 export const PRECISION_HELP = "fp32, fp16 (half-size weights) or int8 (dynamically quantized linear layers)";
+
+/**
+ * `--outputs`/`--features`: comma-separated model outputs; empty entries are skipped and repeats kept once, in
+ * order; an unknown name, or none at all, is a usage error.
+ */
+export function featureListOption(flag: string) {
+  return (v: string): FeatureName[] => {
+    const names = [...new Set(v.split(",").map((s) => s.trim()))].filter(Boolean);
+    const unknown = names.filter((n) => !(FEATURE_OUTPUTS as readonly string[]).includes(n));
+    if (unknown.length)
+      throw new InvalidArgumentError(
+        `${flag}: unknown ${unknown.map((n) => `'${n}'`).join(", ")} (known: ${FEATURE_OUTPUTS.join(", ")})`,
+      );
+    if (names.length === 0)
+      throw new InvalidArgumentError(`${flag}: no name given (known: ${FEATURE_OUTPUTS.join(", ")})`);
+    return names as FeatureName[];
+  };
+}

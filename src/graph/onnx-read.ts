@@ -47,6 +47,8 @@ export function readOnnxSummary(bytes: Uint8Array, source = "model"): OnnxModelS
   } catch (e) {
     throw new Error(`${source}: not an ONNX model (${(e as Error).message})`);
   }
+  // An empty file decodes as an empty model: say what it is, not which metadata it lacks.
+  if (!model.graph) throw new Error(`${source}: not an ONNX model (no graph)`);
   const props = model.metadataProps ?? [];
   return {
     irVersion: Number(model.irVersion ?? 0),

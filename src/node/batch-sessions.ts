@@ -38,9 +38,12 @@ export function batchWorkerCount(opts: {
   batch: number;
   macsPerImage: number;
   weightBytes: number;
+  /** Runs of one image each: single-thread workers beat one session's threads on any batch then. */
+  imagePerRun?: boolean;
 }): number {
   const { threads, batch, macsPerImage, weightBytes } = opts;
-  if (threads < 2 || batch < 2 || batch * macsPerImage < PARALLEL_MIN_MACS) return 1;
+  if (threads < 2 || batch < 2) return 1;
+  if (!opts.imagePerRun && batch * macsPerImage < PARALLEL_MIN_MACS) return 1;
   return Math.max(
     1,
     Math.min(threads, batch, MAX_WORKERS, Math.floor(MAX_WORKER_WEIGHT_BYTES / weightBytes)),
@@ -54,13 +57,16 @@ export class BatchSessions {
   /**
    * `threads`: onnxruntime threads in all (default: all cores); `weightBytes`: the size of one copy of the
    * weights, which each worker session holds; `onnxIsFresh`: each call of get's `onnx()` makes new bytes, which
-   * a worker may then take instead of a copy.
+   * a worker may then take instead of a copy; `imagePerRun`: every run holds one image whatever the batch —
+   * for int8 graphs, which quantize each layer's input over the whole run, so that an image's answer does not
+   * depend on the images beside it (nor a NaN in one image spread to the others).
    */
   constructor(
     private readonly config: ConvNeXtConfig,
     private readonly weightBytes: number,
     private readonly threads?: number,
     private readonly onnxIsFresh = false,
+    private readonly imagePerRun = false,
   ) {
     checkThreads(threads, availableParallelism());
   }
@@ -69,18 +75,26 @@ export class BatchSessions {
   get(key: string, onnx: () => Uint8Array, batch: number, h: number, w: number): Promise<RunnableSession> {
     const threads = this.threads ?? availableParallelism();
     const macs = this.macs(h, w);
-    const workers = batchWorkerCount({ threads, batch, macsPerImage: macs, weightBytes: this.weightBytes });
+    const workers = batchWorkerCount({
+      threads,
+      batch,
+      macsPerImage: macs,
+      weightBytes: this.weightBytes,
+      imagePerRun: this.imagePerRun,
+    });
     const mode = threads === 1 ? "runs" : workers > 1 ? `workers${workers}` : "one";
     const id = `${key}|${mode}`;
     let s = this.sessions.get(id);
     if (!s) {
-      const perRun = Math.ceil(MACS_PER_RUN / macs);
+      const perRun = this.imagePerRun ? 1 : Math.ceil(MACS_PER_RUN / macs);
       if (mode === "runs") {
         s = createSession(onnx(), { threads: 1 }).then((one) => BatchParallelSession.over([one], perRun));
       } else if (workers > 1) {
         s = BatchParallelSession.create(onnx(), workers, perRun, Math.floor(threads / workers), {
           handOver: this.onnxIsFresh,
         });
+      } else if (this.imagePerRun) {
+        s = createSession(onnx(), { threads: this.threads }).then((one) => BatchParallelSession.over([one], 1));
       } else {
         s = createSession(onnx(), { threads: this.threads });
       }

@@ -3,7 +3,7 @@
  * validated against the architecture → ONNX graph with the weights as initializers → session.
  */
 import { loadCheckpointFile } from "../checkpoint/load-node.ts";
-import { checkParams } from "../checkpoint/validate.ts";
+import { checkFinite, checkParams } from "../checkpoint/validate.ts";
 import { toOnnxBytes } from "../graph/onnx.ts";
 import { type ConvNeXtConfig, checkInputTensor } from "../models/config.ts";
 import { checkFeatures, type FeatureName, paramShapes } from "../models/convnext.ts";
@@ -46,9 +46,10 @@ export class ConvNeXtModel {
   ) {
     checkPrecision(precision);
     checkParams(paramShapes(config), weights, source);
+    checkFinite(weights, source);
     let weightBytes = 0;
     for (const t of weights.values()) weightBytes += t.data.byteLength;
-    this.sessions = new BatchSessions(config, weightBytes, threads, true);
+    this.sessions = new BatchSessions(config, weightBytes, threads, true, precision === "int8");
   }
 
   /** Loads any supported checkpoint (safetensors, .pth, HF folder; official/timm/torchvision/HF names). */

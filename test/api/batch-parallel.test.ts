@@ -95,6 +95,11 @@ test("worker sessions only for batches of enough work, never more than the threa
   assert.equal(batchWorkerCount({ ...t, threads: 16, batch: 3 }), 3);
   // The bundled Fashion-MNIST model: 27 M multiply-adds per image, a batch of 8 is not worth the workers.
   assert.equal(batchWorkerCount({ ...t, macsPerImage: 27e6, weightBytes: 8.5e6 }), 1);
+  // ...unless it is int8, whose images run one per run: single-thread workers then, on any batch of two or more.
+  const int8 = { ...t, macsPerImage: 27e6, weightBytes: 8.5e6, imagePerRun: true };
+  assert.equal(batchWorkerCount(int8), 2);
+  assert.equal(batchWorkerCount({ ...int8, batch: 1 }), 1);
+  assert.equal(batchWorkerCount({ ...int8, threads: 1 }), 1);
   // ConvNeXt-XL's 1.4 GB of weights get no extra copies.
   assert.equal(batchWorkerCount({ ...t, weightBytes: 1.4e9 }), 1);
 });

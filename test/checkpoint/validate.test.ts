@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkParams } from "../../src/checkpoint/validate.ts";
+import { checkFinite, checkParams } from "../../src/checkpoint/validate.ts";
 import type { HostTensor } from "../../src/tensor/host-tensor.ts";
-import { float32 } from "../../src/tensor/host-tensor.ts";
+import { float32, numel } from "../../src/tensor/host-tensor.ts";
 
 const expected = new Map<string, number[]>([
   ["stem.0.weight", [16, 3, 4, 4]],
@@ -55,4 +55,18 @@ test("a long mismatch spells out the first six problems and counts the rest", ()
       e.message.split("; ").length === 7 &&
       e.message.endsWith("; missing w5 [6]; and 4 more"),
   );
+});
+
+test("a NaN or infinite weight is one line naming the file, the tensor and the index; finite weights pass", () => {
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    const actual = new Map<string, HostTensor>([...expected].map(([k, dims]) => [k, float32(dims)]));
+    actual.get("stages.0.blocks.0.gamma")!.data[5] = bad;
+    assert.throws(() => checkFinite(actual, "w.safetensors"), {
+      message: `w.safetensors: tensor 'stages.0.blocks.0.gamma' holds ${bad} at index 5`,
+    });
+  }
+  const fine = new Map<string, HostTensor>(
+    [...expected].map(([k, dims]) => [k, float32(dims, new Float32Array(numel(dims)).fill(-3.4e38))]),
+  );
+  assert.doesNotThrow(() => checkFinite(fine, "w.safetensors"));
 });

@@ -1,8 +1,11 @@
 // Atomic writes: a group is renamed in order; a failure leaves no temp file and says which file; stale temp
-// files of dead writers are removed, a live writer's (and anything not ours) is kept.
+// files of dead writers are removed, a live writer's (and anything not ours) is kept; SIGINT/SIGTERM mid-write
+// removes the temp files unless the program handles the signal itself.
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { test } from "node:test";
 import { deadPid, tempDir } from "../helpers.ts";
 import {
@@ -75,4 +78,41 @@ test("a group is renamed in order: a failure at the second file keeps the first 
   );
   assert.deepEqual(readFileSync(first), Buffer.of(2));
   assert.deepEqual(readdirSync(dir).sort(), ["first.bin", "second", "third.bin"]);
+});
+
+// The second file's bytes are made while the first one's temp file exists; the signal arrives then.
+async function interruptedWrite(signal: "SIGINT" | "SIGTERM", ownHandler: boolean) {
+  const dir = mkdtempSync(join(tmp, "signal-"));
+  const module = pathToFileURL(join(import.meta.dirname, "../../src/checkpoint/write-atomic-node.ts")).href;
+  const script = `
+    import { writeFilesAtomic } from ${JSON.stringify(module)};
+    ${ownHandler ? `process.on(${JSON.stringify(signal)}, () => console.log("handled"));` : ""}
+    await writeFilesAtomic([
+      { path: ${JSON.stringify(join(dir, "a.bin"))}, bytes: new Uint8Array(1000) },
+      { path: ${JSON.stringify(join(dir, "b.bin"))}, bytes: () => {
+        process.kill(process.pid, ${JSON.stringify(signal)});
+        return new Uint8Array(1000);
+      } },
+    ]);
+    console.log("written");
+  `;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    encoding: "utf8",
+  });
+  return { r, files: readdirSync(dir).sort() };
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  test(`${signal} while a group is written: no temp file left, the process dies of the signal`, async () => {
+    const { r, files } = await interruptedWrite(signal, false);
+    assert.equal(r.signal, signal, r.stderr);
+    assert.deepEqual(files, []);
+  });
+}
+
+test("SIGINT with a handler of the program's own: the write finishes and the handler decides", async () => {
+  const { r, files } = await interruptedWrite("SIGINT", true);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "handled\nwritten\n");
+  assert.deepEqual(files, ["a.bin", "b.bin"]);
 });

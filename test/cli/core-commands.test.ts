@@ -275,3 +275,43 @@ test("run names the weights file whose keys do not fit the architecture read off
   );
   assert.ok(!existsSync(out));
 });
+
+test("--outputs and --features: repeats kept once, empty entries skipped; unknown or no names are usage errors", () => {
+  const onnx = join(tmp, "outputs.onnx");
+  const ok = convnext(
+    "export",
+    "convnext_atto",
+    "--outputs",
+    "stage1,,logits,logits",
+    "--output",
+    onnx,
+    "--json",
+  );
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout).outputs, ["stage1", "logits"]);
+  const image = join("assets", "examples", "coat.png");
+  for (const [args, message] of [
+    [
+      ["export", "convnext_atto", "--outputs", "stage1,foo", "--output", join(tmp, "o.onnx")],
+      "--outputs: unknown 'foo'",
+    ],
+    [["embed", image, "--features", " , "], "--features: no name given"],
+    [
+      [
+        "export",
+        "convnext_atto",
+        "--outputs",
+        "stage1",
+        "--format",
+        "transformers.js",
+        "--output",
+        join(tmp, "tj"),
+      ],
+      "--format transformers.js needs the 'logits' output (image classification)",
+    ],
+  ] as [string[], string][]) {
+    const r = convnext(...args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.ok(r.stderr.startsWith(`convnext: ${message}`) && r.stderr.split("\n").length === 2, r.stderr);
+  }
+});

@@ -96,6 +96,35 @@ for (const name of ["v1-small", "v1-atto", "v2-small"]) {
 
 const haveFmnist = existsSync(join(FASHION_MNIST_DIR, "t10k-images-idx3-ubyte.gz"));
 
+// Each layer's input is quantized over the whole run, so one run of several images would give each image an
+// answer that depends on its neighbours (and spread one image's NaN to them all).
+test("int8: an image's logits do not depend on the batch it is in, nor does a NaN image touch the others", async () => {
+  const model = await ConvNeXtModel.load(BUNDLED_MODEL_PATH, { precision: "int8", threads: 2 });
+  const [c, h, w] = [1, 32, 32];
+  const rng = new Rng(11);
+  const images = Array.from({ length: 6 }, (_, i) =>
+    // Different scales: a shared quantization range would be set by the brightest image.
+    Float32Array.from({ length: c * h * w }, () => rng.normal() * (1 + 3 * i)),
+  );
+  const batchOf = (list: Float32Array[]) => {
+    const x = new Float32Array(list.length * c * h * w);
+    list.forEach((img, i) => x.set(img, i * c * h * w));
+    return float32([list.length, c, h, w], x);
+  };
+  const logitsOf = async (list: Float32Array[]) =>
+    (await model.forward(batchOf(list), ["logits"])).logits.data as Float32Array;
+  const together = await logitsOf(images);
+  const nan = Float32Array.from(images[2]);
+  nan[100] = Number.NaN;
+  const withNan = await logitsOf([images[0], images[1], nan, images[3], images[4], images[5]]);
+  for (const [i, img] of images.entries()) {
+    const alone = await logitsOf([img]);
+    assert.deepEqual(together.subarray(i * 10, (i + 1) * 10), alone, `image ${i} in a batch of 6 and alone`);
+    if (i !== 2) assert.deepEqual(withNan.subarray(i * 10, (i + 1) * 10), alone, `image ${i} beside a NaN image`);
+  }
+  await model.release();
+});
+
 test("bundled Fashion-MNIST model: int8 top-1 agrees with fp32 on ≥ 99% of the 10 000 test images", {
   skip: !haveFmnist && "apt-get install dataset-fashion-mnist to run",
 }, async () => {
