@@ -20,12 +20,16 @@ export interface SessionOptions {
   profilePrefix?: string;
 }
 
-/** The parts of an onnxruntime module (node or web) this door uses. */
+/**
+ * The parts of an onnxruntime module (node or web) this door uses. Typed loosely on purpose: this interface is in
+ * our published declarations, and onnxruntime-common's own types need the DOM's (ImageData, WebGL), which a
+ * Node-only TypeScript project does not have. Inside, Session holds them as onnxruntime-common's types.
+ */
 export interface OrtModule {
   InferenceSession: {
-    create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
+    create(model: Uint8Array, options?: object): Promise<unknown>;
   };
-  Tensor: new (type: any, data: any, dims: readonly number[]) => Tensor;
+  Tensor: new (type: any, data: any, dims: readonly number[]) => unknown;
 }
 
 const ORT_TYPE: Partial<Record<DType, string>> = {
@@ -74,7 +78,7 @@ export class Session implements RunnableSession {
       extra: { session: { "intra_op.allow_spinning": opts.spinning === false ? "0" : "1" } },
       ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     };
-    return new Session(ort, await ort.InferenceSession.create(model, options));
+    return new Session(ort, (await ort.InferenceSession.create(model, options)) as InferenceSession);
   }
 
   get inputNames(): readonly string[] {
@@ -93,7 +97,7 @@ export class Session implements RunnableSession {
     for (const [name, t] of Object.entries(feeds)) {
       const type = ORT_TYPE[t.dtype];
       if (!type) throw new Error(`input '${name}': dtype ${t.dtype} is not supported by the runtime`);
-      ortFeeds[name] = new this.ort.Tensor(type, this.unshared(name, t.data), t.dims);
+      ortFeeds[name] = new this.ort.Tensor(type, this.unshared(name, t.data), t.dims) as Tensor;
     }
     const result = fetches
       ? await this.session.run(ortFeeds, fetches as string[])

@@ -56,6 +56,17 @@ const web: typeof createWebClassifier = createWebClassifier;
 console.log(params, label, load, web);
 `;
 
+// A Node-only project: our declarations must need no DOM types (checked with lib es2022 alone).
+const consumerNodeTs = `import { classify, ConvNeXtModel, float32, openOnnxClassifier } from "convnext";
+
+const model = await ConvNeXtModel.load("model.safetensors", { precision: "int8" });
+const out = await model.forward(float32([1, 3, 224, 224]), ["logits", "stage3"]);
+const logits: Float32Array = out.logits.data as Float32Array;
+const onnx = await openOnnxClassifier("model.onnx", { threads: 1 });
+const [first] = await classify(["photo.jpg"], { batch: 4 });
+console.log(logits.length, onnx, first.top[0].prob);
+`;
+
 // The same consumer with one misuse: a label is a string.
 const consumerWrongTs = `import { classify } from "convnext";
 
@@ -75,6 +86,7 @@ export const CONSUMER_FILES: Record<string, string> = {
   "batch.mjs": batchMjs,
   "require.cjs": requireCjs,
   "consumer.ts": consumerTs,
+  "consumer-node.ts": consumerNodeTs,
   "consumer-wrong.ts": consumerWrongTs,
   "browser-app.mjs": classifyApp(),
   "index.html": indexHtml,

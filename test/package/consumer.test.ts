@@ -146,6 +146,15 @@ describe("the packed package, installed into an empty folder", { timeout: 900_00
     }
   }
 
+  it("a Node-only TypeScript project type-checks our declarations without the DOM's types", () => {
+    const args = ["--strict", "--noEmit", "--target", "es2022", "--lib", "es2022", "--module", "node16"];
+    args.push("--moduleResolution", "node16", "--typeRoots", join(REPO_ROOT, "node_modules/@types"));
+    args.push("--types", "node", "--skipLibCheck", "false");
+    const r = sh(join(BIN, "tsc"), [...args, "consumer-node.ts"], dir);
+    assert.equal(r.code, 0, `${r.out}${r.err}`);
+    assert.equal(r.out.trim(), "");
+  });
+
   it("esbuild bundles the browser entry without Node's modules", () => {
     const outfile = join(dir, "esbuild-out", "app.js");
     const args = [
