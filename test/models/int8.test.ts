@@ -1,11 +1,13 @@
 // int8 inference (dynamic u8 × s8 quantization of the linear layers) against fp32: weight rounding bounds,
 // logit error on fixtures/models, and top-1 agreement on the Fashion-MNIST test set with the bundled model.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ImageClassifier } from "../../src/api/classify-node.ts";
 import { BUNDLED_MODEL_PATH, openModel } from "../../src/api/model-source-node.ts";
+import { openOnnxClassifier } from "../../src/api/onnx-classifier-node.ts";
+import { exportOnnx } from "../../src/api/onnx-export-node.ts";
 import { Graph } from "../../src/graph/graph.ts";
 import { toOnnxBytes } from "../../src/graph/onnx.ts";
 import { quantizeColumns, quantizeLinearInt8, WEIGHT_LEVELS } from "../../src/graph/quantize-int8.ts";
@@ -17,7 +19,7 @@ import { openEvalData } from "../../src/train/datasets-node.ts";
 import { FASHION_MNIST_DIR } from "../../src/train/data/fashion-mnist-node.ts";
 import { Rng } from "../../src/train/rng.ts";
 import { fixture } from "../fixtures.ts";
-import { maxAbs, maxAbsDiff, readTensors } from "../helpers.ts";
+import { maxAbs, maxAbsDiff, readTensors, tempDir } from "../helpers.ts";
 
 test("per-column 7-bit weights: every weight within half a step, each column's largest at ±63, no int16 pair overflow", () => {
   const rng = new Rng(3);
@@ -120,9 +122,45 @@ test("int8: an image's logits do not depend on the batch it is in, nor does a Na
   for (const [i, img] of images.entries()) {
     const alone = await logitsOf([img]);
     assert.deepEqual(together.subarray(i * 10, (i + 1) * 10), alone, `image ${i} in a batch of 6 and alone`);
-    if (i !== 2) assert.deepEqual(withNan.subarray(i * 10, (i + 1) * 10), alone, `image ${i} beside a NaN image`);
+    if (i !== 2)
+      assert.deepEqual(withNan.subarray(i * 10, (i + 1) * 10), alone, `image ${i} beside a NaN image`);
   }
   await model.release();
+});
+
+test("an exported int8 .onnx also runs one image per run: the same probabilities alone and in a batch", async () => {
+  const source = await openModel({ weights: BUNDLED_MODEL_PATH });
+  const model = source.model;
+  const onnx = join(tempDir("convnext-int8-onnx-"), "fm-int8.onnx");
+  writeFileSync(
+    onnx,
+    exportOnnx(
+      {
+        config: model.config,
+        weights: model.weights,
+        labels: source.labels.names,
+        preprocess: source.preprocess,
+      },
+      { precision: "int8" },
+    ),
+  );
+  await model.release();
+  const rng = new Rng(4);
+  // Gray 28×28 images of different contrast: a shared quantization scale would be set by the strongest.
+  const images = Array.from({ length: 5 }, (_, i) => ({
+    data: Uint8Array.from({ length: 28 * 28 * 3 }, () =>
+      Math.min(255, Math.floor(rng.uniform() * 50 * (i + 1))),
+    ),
+    width: 28,
+    height: 28,
+  }));
+  const clf = await openOnnxClassifier(onnx, { threads: 2 });
+  const together = await clf.classify(images, { top: 10, batch: 5 });
+  for (const [i, image] of images.entries()) {
+    const [alone] = await clf.classify([image], { top: 10, batch: 1 });
+    assert.deepEqual(together[i].top, alone.top, `image ${i}`);
+  }
+  await clf.release();
 });
 
 test("bundled Fashion-MNIST model: int8 top-1 agrees with fp32 on ≥ 99% of the 10 000 test images", {
