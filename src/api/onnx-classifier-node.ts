@@ -19,7 +19,8 @@ export function isOnnxFile(path: string | undefined): path is string {
 /** An exported model is one protobuf message (we write no external data files), which protobuf caps at 2 GiB. */
 const MAX_ONNX_BYTES = 2 ** 31 - 1;
 
-export interface OnnxClassifierOptions extends Pick<ClassifierOptions, "threads" | "exifRotate" | "maxPixels" | "batch"> {
+export interface OnnxClassifierOptions
+  extends Pick<ClassifierOptions, "threads" | "exifRotate" | "maxPixels" | "batch"> {
   /**
    * The precision the file must have been exported at. A model's precision is fixed when it is exported, so
    * asking for another one is refused instead of silently running the file's.
@@ -27,7 +28,10 @@ export interface OnnxClassifierOptions extends Pick<ClassifierOptions, "threads"
   precision?: Precision;
 }
 
-export async function openOnnxClassifier(path: string, opts: OnnxClassifierOptions = {}): Promise<ImageClassifier> {
+export async function openOnnxClassifier(
+  path: string,
+  opts: OnnxClassifierOptions = {},
+): Promise<ImageClassifier> {
   const bytes = await readBoundedFile(path, { maxBytes: MAX_ONNX_BYTES, what: "exported model" });
   const summary = readOnnxSummary(bytes, path);
   const facts = readExportMetadata(summary.metadata, path);

@@ -94,7 +94,9 @@ export class BatchSessions {
           handOver: this.onnxIsFresh,
         });
       } else if (this.imagePerRun) {
-        s = createSession(onnx(), { threads: this.threads }).then((one) => BatchParallelSession.over([one], 1));
+        s = createSession(onnx(), { threads: this.threads }).then((one) =>
+          BatchParallelSession.over([one], 1),
+        );
       } else {
         s = createSession(onnx(), { threads: this.threads });
       }

@@ -110,7 +110,7 @@ test("int8: an image's logits do not depend on the batch it is in, nor does a Na
   );
   const batchOf = (list: Float32Array[]) => {
     const x = new Float32Array(list.length * c * h * w);
-    list.forEach((img, i) => x.set(img, i * c * h * w));
+    for (const [i, img] of list.entries()) x.set(img, i * c * h * w);
     return float32([list.length, c, h, w], x);
   };
   const logitsOf = async (list: Float32Array[]) =>
