@@ -50,6 +50,8 @@ async function atomicLines(path: string) {
   };
 }
 
+type EmbedOptions = ImageCommandOptions & { features: FeatureName[]; output?: string };
+
 export function register(program: Command): void {
   addModelOptions(
     program
@@ -65,77 +67,71 @@ export function register(program: Command): void {
       "--output <file>",
       "file.safetensors (stacked tensors) or file.jsonl (default: JSON lines on stdout)",
     )
-    .action(
-      async (inputs: string[], opts: ImageCommandOptions & { features: FeatureName[]; output?: string }) => {
-        const features = opts.features;
-        const out = opts.output;
-        const format =
-          out === undefined ? "stdout" : out.toLowerCase().endsWith(".safetensors") ? "safetensors" : "jsonl";
-        if (out !== undefined) {
-          await checkOutput(
-            {
-              flag: "--output",
-              path: out,
-              extensions: [".safetensors", ".jsonl"],
-              writes: "safetensors or JSON lines",
-            },
-            [
-              ...inputs.map((path) => ({ flag: "input", path })),
-              { flag: "--weights", path: opts.weights, folder: true },
-            ],
-          );
-        }
-        const clf = await openImageModel(opts);
-        const lines = format === "jsonl" ? await atomicLines(out as string) : undefined;
-        const rows: Float32Tensor[][] = features.map(() => []);
-        const files: string[] = [];
-        try {
-          const summary = await walkImages(
-            clf,
-            inputs,
-            { features, batch: opts.batch, stdoutIsOutput: format === "stdout" },
-            async (item) => {
-              const file = item.file as string;
-              if (format === "safetensors") {
-                features.forEach((f, k) => {
-                  rows[k].push(item.features[f] as Float32Tensor);
-                });
-                files.push(file);
-                return;
-              }
-              const record: Record<string, unknown> = { file };
-              for (const f of features) record[f] = nested(item.features[f] as Float32Tensor);
-              const line = `${JSON.stringify(record)}\n`;
-              if (lines) await lines.write(line);
-              else process.stdout.write(line);
-            },
-          );
-          // Output is all or nothing: a named input that failed leaves no file behind (exit code 1 is set).
-          if (summary.failed > 0) {
-            await lines?.abort();
-            if (out !== undefined && summary.ok > 0)
-              process.stderr.write(
-                `convnext: ${out}: not written (${summary.failed} named input(s) failed)\n`,
-              );
-            return;
-          }
-          if (format === "safetensors") {
-            const tensors = new Map<string, HostTensor>(
-              features.map((f, k) => [f, stackTensors(rows[k], f)]),
-            );
-            await writeTensorFile(out as string, tensors, {
-              files: JSON.stringify(files),
-              model: clf.name ?? "",
-              preprocess: preprocessToJson(clf.preprocess),
-            });
-          }
-          await lines?.commit();
-        } catch (e) {
+    .action(async (inputs: string[], opts: EmbedOptions) => {
+      const features = opts.features;
+      const out = opts.output;
+      const format =
+        out === undefined ? "stdout" : out.toLowerCase().endsWith(".safetensors") ? "safetensors" : "jsonl";
+      if (out !== undefined) {
+        await checkOutput(
+          {
+            flag: "--output",
+            path: out,
+            extensions: [".safetensors", ".jsonl"],
+            writes: "safetensors or JSON lines",
+          },
+          [
+            ...inputs.map((path) => ({ flag: "input", path })),
+            { flag: "--weights", path: opts.weights, folder: true },
+          ],
+        );
+      }
+      const clf = await openImageModel(opts);
+      const lines = format === "jsonl" ? await atomicLines(out as string) : undefined;
+      const rows: Float32Tensor[][] = features.map(() => []);
+      const files: string[] = [];
+      try {
+        const summary = await walkImages(
+          clf,
+          inputs,
+          { features, batch: opts.batch, stdoutIsOutput: format === "stdout" },
+          async (item) => {
+            const file = item.file as string;
+            if (format === "safetensors") {
+              features.forEach((f, k) => {
+                rows[k].push(item.features[f] as Float32Tensor);
+              });
+              files.push(file);
+              return;
+            }
+            const record: Record<string, unknown> = { file };
+            for (const f of features) record[f] = nested(item.features[f] as Float32Tensor);
+            const line = `${JSON.stringify(record)}\n`;
+            if (lines) await lines.write(line);
+            else process.stdout.write(line);
+          },
+        );
+        // Output is all or nothing: a named input that failed leaves no file behind (exit code 1 is set).
+        if (summary.failed > 0) {
           await lines?.abort();
-          throw e;
-        } finally {
-          await clf.release();
+          if (out !== undefined && summary.ok > 0)
+            process.stderr.write(`convnext: ${out}: not written (${summary.failed} named input(s) failed)\n`);
+          return;
         }
-      },
-    );
+        if (format === "safetensors") {
+          const tensors = new Map<string, HostTensor>(features.map((f, k) => [f, stackTensors(rows[k], f)]));
+          await writeTensorFile(out as string, tensors, {
+            files: JSON.stringify(files),
+            model: clf.name ?? "",
+            preprocess: preprocessToJson(clf.preprocess),
+          });
+        }
+        await lines?.commit();
+      } catch (e) {
+        await lines?.abort();
+        throw e;
+      } finally {
+        await clf.release();
+      }
+    });
 }
