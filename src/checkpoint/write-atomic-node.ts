@@ -60,6 +60,22 @@ function untrackTemp(temp: string): void {
   if (liveTemps.size === 0) for (const s of SIGNALS) process.removeListener(s, onSignal);
 }
 
+/**
+ * A new empty temp file beside `path`, watched by the signal handler until `releaseTempFile`. Created on this
+ * thread, not by a pending asynchronous open: a signal handled meanwhile finds it, or it does not exist yet.
+ */
+export function createTempFile(path: string): string {
+  const temp = tempPathFor(path);
+  closeSync(openSync(temp, "wx"));
+  trackTemp(temp);
+  return temp;
+}
+
+/** The temp file was renamed into place or removed: the signal handler no longer needs to. */
+export function releaseTempFile(temp: string): void {
+  untrackTemp(temp);
+}
+
 /** Whether `pid` is a running process here (EPERM: it runs under another user). */
 function alive(pid: number): boolean {
   if (pid === process.pid) return true;
@@ -134,11 +150,8 @@ export async function writeFilesAtomic(files: readonly AtomicFile[]): Promise<vo
       current = f.path;
       // Made before the temp file exists: a kill while serialising leaves nothing behind.
       const bytes = typeof f.bytes === "function" ? f.bytes() : f.bytes;
-      const temp = tempPathFor(f.path);
-      // Created on this thread, not by a pending open: a signal handled now finds it, or it does not exist yet.
-      closeSync(openSync(temp, "wx"));
+      const temp = createTempFile(f.path);
       temps.push(temp);
-      trackTemp(temp);
       const handle = await open(temp, "r+");
       try {
         await handle.writeFile(bytes);
@@ -150,7 +163,7 @@ export async function writeFilesAtomic(files: readonly AtomicFile[]): Promise<vo
     for (const [i, f] of files.entries()) {
       current = f.path;
       await rename(temps[i] as string, f.path);
-      untrackTemp(temps[i] as string);
+      releaseTempFile(temps[i] as string);
       temps[i] = null;
     }
     for (const dir of new Set(files.map((f) => dirname(f.path)))) {
@@ -159,7 +172,7 @@ export async function writeFilesAtomic(files: readonly AtomicFile[]): Promise<vo
     }
   } catch (e) {
     await Promise.all(temps.map((t) => t && rm(t, { force: true }).catch(() => {})));
-    for (const t of temps) if (t) untrackTemp(t);
+    for (const t of temps) if (t) releaseTempFile(t);
     throw new Error(`cannot write ${current}: ${(e as Error).message}`);
   }
 }

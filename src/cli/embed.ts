@@ -9,7 +9,7 @@ import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { stackTensors } from "../api/classifier.ts";
 import { preprocessToJson } from "../api/image-preprocess.ts";
-import { tempPathFor } from "../checkpoint/write-atomic-node.ts";
+import { createTempFile, releaseTempFile } from "../checkpoint/write-atomic-node.ts";
 import { FEATURE_OUTPUTS, type FeatureName } from "../models/convnext.ts";
 import type { Float32Tensor, HostTensor } from "../tensor/host-tensor.ts";
 import { addModelOptions, type ImageCommandOptions, openImageModel, walkImages } from "./classify.ts";
@@ -29,9 +29,17 @@ function nested(t: Float32Tensor): unknown {
 
 /** Lines written to a temp file beside `path`, renamed into place by `commit` (so no half-written output). */
 async function atomicLines(path: string) {
-  const temp = tempPathFor(path);
-  let fh: FileHandle | undefined = await open(temp, "wx").catch((e: Error) => {
-    throw new Error(`cannot write ${path}: ${e.message}`);
+  const cannot = (e: unknown) => new Error(`cannot write ${path}: ${(e as Error).message}`);
+  let temp: string;
+  try {
+    temp = createTempFile(path);
+  } catch (e) {
+    throw cannot(e);
+  }
+  let fh: FileHandle | undefined = await open(temp, "r+").catch(async (e: unknown) => {
+    await rm(temp, { force: true });
+    releaseTempFile(temp);
+    throw cannot(e);
   });
   return {
     write: async (line: string) => {
@@ -42,10 +50,12 @@ async function atomicLines(path: string) {
       await fh?.close();
       fh = undefined;
       await rename(temp, path);
+      releaseTempFile(temp);
     },
     abort: async () => {
       await fh?.close().catch(() => {});
       await rm(temp, { force: true });
+      releaseTempFile(temp);
     },
   };
 }
