@@ -4,9 +4,13 @@
  * exists (symlinks and hard links included), the real path of its folder plus its name when it does not — and
  * an output inside a model folder given as input (an HF `save_pretrained` directory) counts as that input.
  */
-import { realpath, stat } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { UsageError } from "./errors.ts";
+
+/** A model folder holds a handful of files; past this many, the rest are not compared. */
+const MAX_FOLDER_ENTRIES = 1000;
 
 export interface CommandInput {
   /** How the command names it in messages: `--weights`, `--input`, `image`, … */
@@ -87,9 +91,35 @@ export async function refuseInputAsOutput(
       throw new UsageError(
         `${output.flag} ${output.path}: is the ${input.flag} file ${input.path}; refusing to overwrite an input`,
       );
-    if (input.folder && inStat.isDirectory() && outReal.startsWith(inReal + sep))
-      throw new UsageError(
-        `${output.flag} ${output.path}: lies inside the ${input.flag} folder ${input.path}; refusing to write into an input`,
-      );
+    if (input.folder && inStat.isDirectory()) {
+      if (outReal.startsWith(inReal + sep))
+        throw new UsageError(
+          `${output.flag} ${output.path}: lies inside the ${input.flag} folder ${input.path}; refusing to write into an input`,
+        );
+      // A model folder's files may be symlinks to files elsewhere (the Hub's cache lays folders out that way).
+      const linked = await folderFileMatching(input.path, outReal, outStat);
+      if (linked !== undefined)
+        throw new UsageError(
+          `${output.flag} ${output.path}: is ${linked} of the ${input.flag} folder; refusing to overwrite an input`,
+        );
+    }
   }
+}
+
+/** The folder's file (its own name, symlinks followed) that is `outReal` or the same inode as `outStat`. */
+async function folderFileMatching(
+  folder: string,
+  outReal: string,
+  outStat: Stats | undefined,
+): Promise<string | undefined> {
+  const names = await readdir(folder).catch(() => [] as string[]);
+  for (const name of names.slice(0, MAX_FOLDER_ENTRIES)) {
+    const path = join(folder, name);
+    const st = await statOrUndefined(path);
+    if (!st?.isFile()) continue;
+    const real = await realpath(path).catch(() => undefined);
+    if (real === outReal || (outStat !== undefined && outStat.dev === st.dev && outStat.ino === st.ino))
+      return path;
+  }
+  return undefined;
 }

@@ -55,6 +55,28 @@ test("an output inside an input model folder is refused; a missing input is left
   await checkOutput(st(join(tmp, "x.safetensors")), [{ flag: "--input", path: join(tmp, "missing") }]);
 });
 
+test("an output that a model folder's file links to (symlink or hard link) is refused", async () => {
+  const linkedHf = join(tmp, "hf-linked");
+  mkdirSync(linkedHf);
+  copyFileSync(join(hf, "config.json"), join(linkedHf, "config.json"));
+  const target = join(tmp, "real-hf.safetensors");
+  copyFileSync(join(hf, "model.safetensors"), target);
+  symlinkSync(target, join(linkedHf, "model.safetensors"));
+  const hardHf = join(tmp, "hf-hard");
+  mkdirSync(hardHf);
+  linkSync(target, join(hardHf, "model.safetensors"));
+  for (const folder of [linkedHf, hardHf]) {
+    await assert.rejects(
+      checkOutput(st(target), [{ flag: "--weights", path: folder, folder: true }]),
+      /real-hf\.safetensors: is .*model\.safetensors of the --weights folder; refusing to overwrite an input/,
+      folder,
+    );
+  }
+  const r = convnext("convert", linkedHf, "--output", target);
+  assert.equal(r.code, 2, r.stderr);
+  assert.deepEqual(readFileSync(target), readFileSync(join(hf, "model.safetensors")));
+});
+
 test("wrong or bare extensions, folders and missing folders are refused; case does not matter", async () => {
   for (const bad of ["out.pth", "out.onnx", ".safetensors", "out"])
     await assert.rejects(checkOutput(st(join(tmp, bad)), []), /must end in \.safetensors/);
