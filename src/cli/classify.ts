@@ -14,12 +14,18 @@ import { ImageClassifier, type StreamItem, type StreamOptions } from "../api/cla
 import { listImageFiles } from "../api/image-files-node.ts";
 import { licenseNotice, openModel } from "../api/model-source-node.ts";
 import { isOnnxFile, openOnnxClassifier } from "../api/onnx-classifier-node.ts";
-import { DEFAULT_MAX_PIXELS } from "../preprocess/decode-node.ts";
+import { DECODER_MAX_PIXELS, DEFAULT_MAX_PIXELS } from "../preprocess/decode-node.ts";
 import type { Precision } from "../graph/precision.ts";
 import { downloadProgress } from "./download-progress.ts";
 import { UsageError } from "./errors.ts";
 import { notice, showProgress } from "./output.ts";
-import { positiveInt, PRECISION_HELP, precisionOption, threadsOption } from "./options.ts";
+import {
+  boundedPositiveInt,
+  positiveInt,
+  PRECISION_HELP,
+  precisionOption,
+  threadsOption,
+} from "./options.ts";
 
 export interface ImageCommandOptions {
   model?: string;
@@ -49,7 +55,7 @@ export function addModelOptions(cmd: Command): Command {
     .option(
       "--max-pixels <n>",
       `refuse images with more pixels than this (default ${DEFAULT_MAX_PIXELS}, PIL's limit)`,
-      positiveInt("--max-pixels"),
+      boundedPositiveInt("--max-pixels", DECODER_MAX_PIXELS),
     )
     .option("--use-ema", "use the EMA weights of a training checkpoint")
     .option("--offline", "never use the network (pretrained weights must be cached)");

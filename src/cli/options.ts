@@ -17,6 +17,11 @@ export function positiveInt(flag: string) {
   return numberParser(flag, (n) => Number.isInteger(n) && n > 0, "a positive integer");
 }
 
+/** An integer from 1 to `max`: sizes whose work or memory grows with the value. */
+export function boundedPositiveInt(flag: string, max: number) {
+  return numberParser(flag, (n) => Number.isInteger(n) && n > 0 && n <= max, `an integer from 1 to ${max}`);
+}
+
 /** `--threads`: 1 to the machine's cores (runtime/threads.ts says why more is refused). */
 export function threadsOption(v: string): number {
   const cores = availableParallelism();

@@ -123,3 +123,33 @@ async function folderFileMatching(
   }
   return undefined;
 }
+
+/**
+ * A folder a run writes its files into (made if missing): refused now, not at the first write, when a file is in
+ * the way of it or of a folder above it, and when it lies inside the `data` folder it reads, whose class folders
+ * the run's own files would then join.
+ */
+export async function checkRunFolder(flag: string, out: string, data?: string): Promise<void> {
+  let at = resolve(out);
+  for (;;) {
+    const found = await statOrUndefined(at);
+    if (found) {
+      if (!found.isDirectory())
+        throw new UsageError(
+          `${flag} ${out}: ${at === resolve(out) ? "exists and" : `${at}`} is not a folder`,
+        );
+      break;
+    }
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  const dataStat = data === undefined ? undefined : await statOrUndefined(data);
+  if (data === undefined || !dataStat?.isDirectory()) return;
+  const dataReal = await realpath(data);
+  const outReal = await realTarget(out);
+  if (outReal === dataReal || outReal.startsWith(dataReal + sep))
+    throw new UsageError(
+      `${flag} ${out}: lies inside the --data folder ${data}; the run's files would become data`,
+    );
+}

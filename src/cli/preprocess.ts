@@ -9,11 +9,11 @@
 import type { Command } from "commander";
 import { prepareImage, preprocessToJson } from "../api/image-preprocess.ts";
 import { modelPreprocess } from "../api/model-source-node.ts";
-import { DEFAULT_MAX_PIXELS, decodeImage } from "../preprocess/decode-node.ts";
+import { DECODER_MAX_PIXELS, DEFAULT_MAX_PIXELS, decodeImage } from "../preprocess/decode-node.ts";
 import { batchTensors } from "../preprocess/transform.ts";
 import { type Float32Tensor, type HostTensor, sameDims, shapeString } from "../tensor/host-tensor.ts";
 import { withFile } from "./errors.ts";
-import { positiveInt } from "./options.ts";
+import { boundedPositiveInt } from "./options.ts";
 import { checkOutput } from "./output-guard.ts";
 import { printJson } from "./output.ts";
 import { writeTensorFile } from "./tensor-files.ts";
@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .option(
       "--max-pixels <n>",
       `refuse images with more pixels than this (default ${DEFAULT_MAX_PIXELS}, PIL's limit)`,
-      positiveInt("--max-pixels"),
+      boundedPositiveInt("--max-pixels", DECODER_MAX_PIXELS),
     )
     .option("--use-ema", "with --weights: read the EMA weights of a training checkpoint")
     .option("--json", "print a summary line: {output, shape, images}")

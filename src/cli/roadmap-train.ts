@@ -35,6 +35,7 @@ import { roadmapTrainable, scaleRoadmapConfig } from "../train/roadmap-trainable
 import { type TrainConfig, Trainer } from "../train/trainer.ts";
 import { withFilesDownloadProgress } from "./download-progress.ts";
 import { UsageError } from "./errors.ts";
+import { checkRunFolder } from "./output-guard.ts";
 import { notice } from "./output.ts";
 
 export const ROADMAP_DATASETS = ["fashion-mnist"] as const;
@@ -272,6 +273,7 @@ export async function trainRoadmap(
   if (!(opts.epochs > 0)) throw new UsageError(`--epochs must be positive, got ${opts.epochs}`);
   const steps = selectSteps(opts.regime, opts.steps);
   const out = resolve(opts.out);
+  await checkRunFolder("--out", opts.out, opts.data);
   mkdirSync(out, { recursive: true });
 
   const dir = opts.data ?? (await withFilesDownloadProgress((onProgress) => fashionMnistDir({ onProgress })));

@@ -51,9 +51,9 @@ import {
 import { Rng } from "../train/rng.ts";
 import { convnextTrainable } from "../train/trainable.ts";
 import { NonFiniteLossError, type TrainConfig, Trainer, type TrainState } from "../train/trainer.ts";
-import { nonNegativeNumber, positiveInt, threadsOption } from "./options.ts";
+import { boundedPositiveInt, nonNegativeNumber, positiveInt, threadsOption } from "./options.ts";
 import { notice, printJson } from "./output.ts";
-import { refuseInputAsOutput } from "./output-guard.ts";
+import { checkRunFolder, refuseInputAsOutput } from "./output-guard.ts";
 import { defaultOutDir, peakRssMb, Progress, RunFiles, SkippedFiles } from "./train-output.ts";
 
 interface TrainOptions {
@@ -235,9 +235,10 @@ function chooseConfig(
     inChans,
   });
   if (opts.dropPath !== undefined) cfg.dropPathRate = opts.dropPath;
-  if (cfg.numClasses < data.classes.length)
-    throw new Error(
-      `--num-classes ${cfg.numClasses} is fewer than the ${data.classes.length} classes of the data`,
+  // The run's labels are the data's classes: a head of another size could not be read back with them.
+  if (cfg.numClasses !== data.classes.length)
+    throw new UsageError(
+      `--num-classes ${cfg.numClasses} differs from the ${data.classes.length} classes of the data`,
     );
   if (cfg.inChans !== data.channels && !(data.channels === 1 && cfg.inChans === 3))
     throw new Error(
@@ -313,6 +314,7 @@ async function prepareFresh(opts: TrainOptions): Promise<Prepared> {
   const presetName = (opts.preset ?? (opts.init ? "finetune" : "small-data")) as PresetName;
   const preset = getPreset(presetName);
   const out = resolve(opts.out ?? defaultOutDir());
+  await checkRunFolder("--out", opts.out ?? out, opts.data);
   if (existsSync(join(out, "checkpoint.safetensors")))
     throw new Error(`${out} already holds a run: continue it with --resume ${out}, or choose another --out`);
   for (const file of RunFiles.outputs(out))
@@ -699,7 +701,7 @@ export function register(program: Command): void {
     .option(
       "--resolution <n>",
       "input side (default 32 for small images, 224 for photos)",
-      positiveInt("--resolution"),
+      boundedPositiveInt("--resolution", LIMITS.maxInputSide),
     )
     .option(
       "--val-split <f>",

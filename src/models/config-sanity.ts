@@ -64,11 +64,12 @@ export function configProblem(cfg: ConvNeXtConfig, bounds: Bounds = LIMITS): str
     return `about ${params.toExponential(2)} parameters, over the limit of ${bounds.maxParams.toExponential(2)}`;
   if (typeof cfg.convMlp !== "boolean")
     return `convMlp is ${shortValue(cfg.convMlp)}, expected true or false`;
+  // > 0 as the checkpoint metadata reader wants it: a model trained with another value could not be read back.
   if (
     cfg.layerScaleInit !== null &&
-    !(typeof cfg.layerScaleInit === "number" && Number.isFinite(cfg.layerScaleInit))
+    !(typeof cfg.layerScaleInit === "number" && Number.isFinite(cfg.layerScaleInit) && cfg.layerScaleInit > 0)
   )
-    return `layer scale init is ${shortValue(cfg.layerScaleInit)}, expected a finite number or null`;
+    return `layer scale init is ${shortValue(cfg.layerScaleInit)}, expected a finite number > 0 or null`;
   if (!(typeof cfg.dropPathRate === "number" && cfg.dropPathRate >= 0 && cfg.dropPathRate < 1))
     return `drop path rate is ${shortValue(cfg.dropPathRate)}, expected a number in [0, 1)`;
   if (!(typeof cfg.headInitScale === "number" && Number.isFinite(cfg.headInitScale)))

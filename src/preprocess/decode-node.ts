@@ -29,7 +29,7 @@ export const DEFAULT_MAX_PIXELS = LIMITS.maxPixels;
  * What no raised limit lifts: an RGBA buffer of 2^31 bytes. A 50000² PNG with the limit raised past it ended in
  * libvips corrupting its heap (`malloc_consolidate(): invalid chunk size`, the process aborted) after 42 s.
  */
-const DECODER_MAX_PIXELS = Math.floor((2 ** 31 - 1) / 4);
+export const DECODER_MAX_PIXELS = Math.floor((2 ** 31 - 1) / 4);
 
 /** The formats (as sharp names them after sniffing the content) PIL opens too; no vector or document formats. */
 const ALLOWED_FORMATS = new Set(["jpeg", "png", "webp", "gif", "tiff", "heif", "jp2k", "bmp"]);

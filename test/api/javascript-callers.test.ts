@@ -119,6 +119,9 @@ test("makeConfig refuses fields no model can have and misspelt ones", () => {
     [{ numClasses: "10" }, /classes is "10"/],
     [{ depths: [1] }, /differ in length/],
     [{ normEps: -1 }, /LayerNorm eps is -1/],
+    // The checkpoint reader wants > 0: a model made with 0 or less could be trained but not read back.
+    [{ layerScaleInit: -1 }, /layer scale init is -1, expected a finite number > 0 or null/],
+    [{ layerScaleInit: 0 }, /layer scale init is 0/],
   ] as const) {
     assertOneLineError(() => makeConfig(loose({ ...base, ...extra })), pattern);
   }

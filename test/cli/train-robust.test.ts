@@ -115,3 +115,33 @@ test("a fresh run that fails before its first checkpoint leaves no output", asyn
   assert.match(r.stderr, /last good checkpoint: none was written yet/);
   assert.ok(!existsSync(out), `${out} should not exist: ${existsSync(out) ? readdirSync(out) : ""}`);
 });
+
+test("train refuses at once: --out a file, under a file or inside --data; --num-classes unlike the data; sizes past their bound", async () => {
+  const root = join(tmp, "shapes");
+  if (!existsSync(root)) await writeFolder(root);
+  const aFile = join(tmp, "a-file");
+  writeFileSync(aFile, "");
+  const base = ["train", "--data", root, "--config", tiny, "--batch", "4", "--threads", "1"];
+  for (const [args, message] of [
+    [["--out", aFile], `--out ${aFile}: exists and is not a folder`],
+    [["--out", join(aFile, "run")], `--out ${join(aFile, "run")}: ${aFile} is not a folder`],
+    [
+      ["--out", join(root, "left", "run")],
+      `--out ${join(root, "left", "run")}: lies inside the --data folder ${root}`,
+    ],
+    [
+      ["--out", join(tmp, "nc"), "--num-classes", "3"],
+      "--num-classes 3 differs from the 2 classes of the data",
+    ],
+    [["--out", join(tmp, "big"), "--resolution", "100000"], "--resolution must be an integer from 1 to 2048"],
+  ] as [string[], string][]) {
+    const r = convnext(...base, ...args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.ok(r.stderr.startsWith(`convnext: ${message}`), r.stderr);
+    assert.equal(r.stderr.split("\n").length, 2, r.stderr);
+  }
+  assert.deepEqual(
+    readdirSync(join(root, "left")).filter((f) => !f.endsWith(".png")),
+    [],
+  );
+});

@@ -146,7 +146,14 @@ test("pad-crop-flip: a shifted copy with zero padding; the centre crop without p
   }
   assert.ok(flips > 60 && flips < 140);
   assert.deepEqual(centerPadCrop(img, 28, 0).data, img.data);
-  assert.throws(() => padCropFlip(img, r, { size: 40, pad: 4 }), /does not fit/);
+  // A 28×28 image under a 40px crop padded by 4 (a folder whose first image was larger) is padded further:
+  // the whole image lands inside the crop, every pixel once, never cut.
+  for (let i = 0; i < 20; i++) {
+    const big = padCropFlip(img, r, { size: 40, pad: 4, hflip: 0 });
+    assert.equal(big.width, 40);
+    const sum = (a: Uint8Array) => a.reduce((n, v) => n + v, 0);
+    assert.equal(sum(big.data), sum(img.data));
+  }
 });
 
 test("normalisation follows ToTensor + Normalize in float32; recipe transform gives a finite 3x64x64 sample", () => {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import type { SampleTransform } from "../../src/train/augment/sample-transform.ts";
 import type { Batch } from "../../src/train/data/batch.ts";
-import { listImageFolder } from "../../src/train/data/image-folder-node.ts";
+import { IMAGE_EXTENSIONS, listImageFolder } from "../../src/train/data/image-folder-node.ts";
 import { BatchLoader, type LoaderOptions } from "../../src/train/data/loader-node.ts";
 import { imageFolderSource } from "../../src/train/data/sources-node.ts";
 import { encodeRaw } from "./raw-decoder.ts";
@@ -149,4 +149,25 @@ test("image folder through workers with a decoder module: same batches for 1 and
   assert.deepEqual(shrunk.dims, [3, 3, 32, 32]);
   assert.equal(shrunk.skipped?.length, 1);
   await evaluation.close();
+});
+
+test("image folder listing: a symlink loop is walked once, a dangling link is a file, an empty class is refused", () => {
+  const root = join(tmp, "linked");
+  for (const cls of ["a", "b"]) {
+    mkdirSync(join(root, cls), { recursive: true });
+    writeFileSync(join(root, cls, `${cls}.png`), "");
+  }
+  symlinkSync("..", join(root, "a", "up")); // a/up → the root: a loop through every class
+  symlinkSync("missing.png", join(root, "b", "gone.png"));
+  const folder = listImageFolder(root);
+  assert.deepEqual(folder.classes, ["a", "b"]);
+  // Class a: its own file, then the root's classes once through the link (a again is a loop, b is new).
+  assert.deepEqual(
+    folder.files.map((f) => f.slice(root.length + 1)),
+    ["a/a.png", "a/up/b/b.png", "a/up/b/gone.png", "b/b.png", "b/gone.png"],
+  );
+  mkdirSync(join(root, "c"));
+  assert.throws(() => listImageFolder(root), {
+    message: `image folder ${root}: class folder 'c' holds no images (${IMAGE_EXTENSIONS.join(" ")})`,
+  });
 });

@@ -46,15 +46,12 @@ export function padCrop(
 }
 
 export function padCropFlip(img: RgbImage, rng: Rng, opts: PadCropFlipOptions): RgbImage {
-  const spanX = img.width + 2 * opts.pad - opts.size;
-  const spanY = img.height + 2 * opts.pad - opts.size;
-  if (spanX < 0 || spanY < 0) {
-    throw new Error(
-      `pad-crop: a ${opts.size}px crop does not fit a ${img.width}x${img.height} image padded by ${opts.pad}`,
-    );
-  }
-  const top = rng.int(spanY + 1);
-  const left = rng.int(spanX + 1);
+  // An image smaller than the others of its folder (the recipe's sizes come from the first one) is padded more
+  // on that axis, so the crop still fits it, as the evaluation's centred crop does.
+  const padX = Math.max(opts.pad, Math.ceil((opts.size - img.width) / 2));
+  const padY = Math.max(opts.pad, Math.ceil((opts.size - img.height) / 2));
+  const top = rng.int(img.height + 2 * padY - opts.size + 1) - padY + opts.pad;
+  const left = rng.int(img.width + 2 * padX - opts.size + 1) - padX + opts.pad;
   const out = padCrop(img, opts.size, opts.pad, left, top, opts.fill);
   return rng.uniform() < (opts.hflip ?? 0.5) ? flipHorizontal(out) : out;
 }

@@ -4,7 +4,7 @@
  * here; decoding is a function the caller passes in, so this file does not tie training to one decoder.
  */
 
-import { readdirSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, realpathSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import type { RgbImage } from "../augment/image.ts";
 import { LIMITS } from "../../tensor/limits.ts";
@@ -21,26 +21,38 @@ export interface ImageFolder {
   labels: Int32Array;
 }
 
-function listRecursive(dir: string, exts: ReadonlySet<string>, out: string[]): void {
+/** Files below `dir`, symlinked folders followed once each: a link back up (a loop) is not walked again. */
+function listRecursive(
+  dir: string,
+  exts: ReadonlySet<string>,
+  out: string[],
+  seen = new Set<string>(),
+): void {
+  const real = realpathSync(dir);
+  if (seen.has(real)) return;
+  seen.add(real);
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
   )) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory() || (entry.isSymbolicLink() && statSync(path).isDirectory()))
-      listRecursive(path, exts, out);
+    if (isFolder(entry, path)) listRecursive(path, exts, out, seen);
     else if (exts.has(extname(entry.name).toLowerCase())) out.push(path);
   }
+}
+
+/** A folder, or a symlink to one; a dangling symlink is neither (its reader reports it as a file). */
+function isFolder(entry: Dirent, path: string): boolean {
+  return (
+    entry.isDirectory() ||
+    (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+  );
 }
 
 export function listImageFolder(root: string, extensions: readonly string[] = IMAGE_EXTENSIONS): ImageFolder {
   let entries: string[];
   try {
     entries = readdirSync(root, { withFileTypes: true })
-      .filter(
-        (e) =>
-          !e.name.startsWith(".") &&
-          (e.isDirectory() || (e.isSymbolicLink() && statSync(join(root, e.name)).isDirectory())),
-      )
+      .filter((e) => !e.name.startsWith(".") && isFolder(e, join(root, e.name)))
       .map((e) => e.name);
   } catch (err) {
     throw new Error(`image folder ${root} cannot be read: ${(err as Error).message}`);
@@ -51,9 +63,11 @@ export function listImageFolder(root: string, extensions: readonly string[] = IM
   const exts = new Set(extensions.map((e) => e.toLowerCase()));
   const files: string[] = [];
   const labels: number[] = [];
+  const empty: string[] = [];
   classes.forEach((name, label) => {
     const found: string[] = [];
     listRecursive(join(root, name), exts, found);
+    if (found.length === 0) empty.push(name);
     for (const f of found) {
       files.push(f);
       labels.push(label);
@@ -62,6 +76,11 @@ export function listImageFolder(root: string, extensions: readonly string[] = IM
   if (files.length === 0)
     throw new Error(
       `image folder ${root}: no images with extensions ${extensions.join(" ")} in ${classes.length} class folders`,
+    );
+  // As torchvision's ImageFolder: a class with no image would still get a label and an output, never trained.
+  if (empty.length)
+    throw new Error(
+      `image folder ${root}: class folder${empty.length > 1 ? "s" : ""} ${empty.map((e) => `'${e}'`).join(", ")} hold${empty.length > 1 ? "" : "s"} no images (${extensions.join(" ")})`,
     );
   return { root, classes, files, labels: Int32Array.from(labels) };
 }
