@@ -57,15 +57,24 @@ export function errorLine(e: unknown): string | undefined {
   if (e instanceof CommanderError) {
     if (e.code === "commander.help" || isCleanExit(e)) return undefined;
     // "error: option '--top <k>' argument 'x' is invalid. --top must be …": our parsers name the flag already.
+    // Its "(Did you mean …?)" comes on a line of its own.
     return e.message
       .replace(/^error: /, "")
-      .replace(/^option '[^']*' argument '[^']*' is invalid\. (?=--)/, "");
+      .replace(/^option '[^']*' argument '[^']*' is invalid\. (?=--)/, "")
+      .replace(/\s*\n\s*/g, " ");
   }
-  if (!(e instanceof Error)) return String(e);
+  if (!(e instanceof Error)) return oneLine(String(e));
   const file = (e as { file?: unknown }).file;
   const limit = e instanceof RangeError || e.name === "RangeError" ? engineLimit(e.message) : undefined;
   const message = limit ?? e.message;
   if (typeof file !== "string" || message.startsWith(`${file}:`) || message.startsWith(`${file} `))
-    return message;
-  return `${file}: ${message}`;
+    return oneLine(message);
+  return oneLine(`${file}: ${message}`);
+}
+
+/** Control characters (a newline in a file name, say) escaped, so that the error stays one line. */
+function oneLine(message: string): string {
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) =>
+    c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }

@@ -63,3 +63,16 @@ test("the version comes from package.json from the source tree and from a compil
   assert.equal(packageVersion(pathToFileURL(join(REPO_ROOT, "dist", "cli", "version.js")).href), version);
   assert.throws(() => packageVersion("file:///no/such/dir/version.js"), /no package\.json of convnext above/);
 });
+
+test("an error stays one line: control characters of a file name are escaped, commander's hint joins the line", () => {
+  const e = Object.assign(new Error("cannot read the checkpoint (bad)"), {
+    file: "weird/bad\nname\t.safetensors",
+  });
+  assert.equal(errorLine(e), "weird/bad\\nname\\t.safetensors: cannot read the checkpoint (bad)");
+  const unknown = new CommanderError(
+    2,
+    "commander.unknownOption",
+    "error: unknown option '--tpo'\n(Did you mean --top?)",
+  );
+  assert.equal(errorLine(unknown), "unknown option '--tpo' (Did you mean --top?)");
+});
