@@ -6,7 +6,7 @@
  *   synset's position in the 1k (or 22k) list, so `--model convnext_tiny.fb_in1k --data imagenet/val`
  *   reproduces the published top-1;
  * - any other class-folder tree: classes by name when the weights carry those labels (a model trained by
- *   `convnext train`), else in the folder's sorted order.
+ *   `convnext train`), else in the folder's sorted order; folders naming some labels but not all are refused.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import cliProgress from "cli-progress";
@@ -127,6 +127,16 @@ export function targetIndices(
   if (data.kind === "folder" && model.labelSource !== "generic") {
     const position = new Map(model.labels.map((s, i) => [s, i]));
     if (data.classes.every((c) => position.has(c))) return map((c) => position.get(c)!, "class names");
+    // Some folders named after labels (ignoring case) and some not: the class order would score them against
+    // the wrong labels without a word.
+    const lower = new Set(model.labels.map((s) => s.toLowerCase()));
+    if (data.classes.some((c) => lower.has(c.toLowerCase()))) {
+      const unmatched = data.classes.filter((c) => !position.has(c));
+      const shown = model.labels.slice(0, 10).join(", ") + (model.labels.length > 10 ? ", …" : "");
+      throw new Error(
+        `class folder${unmatched.length > 1 ? "s" : ""} ${unmatched.map((c) => `'${c}'`).join(", ")} match${unmatched.length > 1 ? "" : "es"} none of the model's labels (${shown}), which other folders name: name every folder after a label`,
+      );
+    }
   }
   if (data.classes.length > model.numClasses) {
     throw new Error(

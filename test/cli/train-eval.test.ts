@@ -206,6 +206,26 @@ test("class mapping: synsets, then the model's label names, then the folder orde
     labelSource: "generic",
   });
   assert.deepEqual([...byOrder.targets], [0, 1, 1]);
+  // Folders naming some of the model's labels but not all (or only up to case) are refused, not scored in order.
+  for (const classes of [
+    ["red", "purple"],
+    ["RED", "Blue"],
+  ]) {
+    const partial = { kind: "folder" as const, classes, labels: Int32Array.from([0, 1]) };
+    assert.throws(
+      () =>
+        targetIndices(partial, { numClasses: 3, labels: ["blue", "green", "red"], labelSource: "metadata" }),
+      /match(es)? none of the model's labels \(blue, green, red\), which other folders name/,
+    );
+  }
+  // None of them named after a label: the folder order, as before.
+  const unnamed = { kind: "folder" as const, classes: ["x", "y"], labels: Int32Array.from([0, 1]) };
+  const inOrder = targetIndices(unnamed, {
+    numClasses: 3,
+    labels: ["blue", "green", "red"],
+    labelSource: "metadata",
+  });
+  assert.equal(inOrder.mapping, "class order");
   assert.throws(
     () => targetIndices(data, { numClasses: 1, labels: ["x"], labelSource: "generic" }),
     /2 classes but the model only 1/,
