@@ -74,7 +74,11 @@ export function errorLine(e: unknown): string | undefined {
 
 /** Control characters (a newline in a file name, say) escaped, so that the error stays one line. */
 function oneLine(message: string): string {
-  return message.replace(/[\x00-\x1f\x7f]/g, (c) =>
-    c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  let out = "";
+  for (const c of message) {
+    const code = c.charCodeAt(0);
+    if (code >= 0x20 && code !== 0x7f) out += c;
+    else out += c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${code.toString(16).padStart(2, "0")}`;
+  }
+  return out;
 }
