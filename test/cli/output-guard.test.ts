@@ -130,8 +130,10 @@ test("train refuses an --out folder whose files would replace the --init weights
   mkdirSync(run);
   const init = join(run, "model.safetensors");
   copyFileSync(weights, init);
+  const data = join(tmp, "data"); // not read: the refusal comes first; --out may not lie inside it
+  mkdirSync(data, { recursive: true });
   refused(
-    ["train", "--data", tmp, "--init", init, "--out", run],
+    ["train", "--data", data, "--init", init, "--out", run],
     [init],
     /--out .*model\.safetensors: is the --init file/,
   );

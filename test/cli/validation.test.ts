@@ -143,13 +143,14 @@ test("small files that would ask for gigabytes are refused at once, naming the f
     /input-9000\.safetensors: metadata 'preprocess' inputSize must be an integer from 1 to 2048/,
   );
   // A --config that is a device, not a file: refused, not read forever.
-  const r = convnext("train", "--data", tmp, "--config", "/dev/zero", "--out", join(tmp, "run-dev-zero"));
+  const runs = tempDir("convnext-validation-runs-"); // outside --data, which a run may not write into
+  const r = convnext("train", "--data", tmp, "--config", "/dev/zero", "--out", join(runs, "run-dev-zero"));
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /\/dev\/zero: cannot read --config: it is a device/);
   // A model of 34 G parameters, within each per-field bound.
   const big = join(tmp, "big.json");
   writeFileSync(big, JSON.stringify({ dims: [4096, 4096, 4096, 4096], depths: [64, 64, 64, 64] }));
-  const m = convnext("train", "--data", tmp, "--config", big, "--out", join(tmp, "run-big"));
+  const m = convnext("train", "--data", tmp, "--config", big, "--out", join(runs, "run-big"));
   assert.equal(m.code, 1, m.stderr);
   assert.match(m.stderr, /about 3\.4\de\+10 parameters, over the limit of 2\.15e\+9/);
 });
