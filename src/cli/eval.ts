@@ -20,6 +20,7 @@ import { loadLabels } from "../pretrained/labels-node.ts";
 import type { LabelSet } from "../pretrained/registry.ts";
 import { type EvalData, openEvalData } from "../train/datasets-node.ts";
 import { downloadProgress, withFilesDownloadProgress } from "./download-progress.ts";
+import { UsageError } from "./errors.ts";
 import { positiveInt, PRECISION_HELP, precisionOption, threadsOption } from "./options.ts";
 import { notice, showProgress } from "./output.ts";
 
@@ -171,7 +172,7 @@ async function openDataWithProgress(data: string, offline?: boolean): Promise<Ev
 async function evaluate(opts: EvalOptions): Promise<void> {
   const data = await openDataWithProgress(opts.data, opts.offline);
   if (!opts.weights && !opts.model && data.kind !== "idx")
-    throw new Error("choose the model to evaluate: --weights <file> or --model <arch.tag>");
+    throw new UsageError("choose the model to evaluate: --weights <file> or --model <arch.tag>");
   const local = opts.weights ?? (opts.model ? undefined : BUNDLED_MODEL_PATH);
   const preprocess = local ? padPreprocess(safetensorsMetadata(local)?.preprocess) : undefined;
   const progress = downloadProgress(opts.model ?? "weights");

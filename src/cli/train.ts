@@ -4,7 +4,7 @@
  *   curves.svg, curves.html  loss and accuracy curves, redrawn after every epoch
  *   checkpoint.safetensors   everything needed to continue exactly (--resume), saved each epoch and on Ctrl-C
  *   model.safetensors        the weights to ship (the EMA when on), timm names, config/labels/preprocess metadata
- * Ctrl-C saves a checkpoint and exits with 130; a NaN/inf loss stops with a one-line error, keeping the last
+ * Ctrl-C (or SIGTERM) saves a checkpoint and exits with 130 (143); a NaN/inf loss stops with a one-line error, keeping the last
  * checkpoint. A resumed run takes every setting from the checkpoint and ends with the same parameters as an
  * uninterrupted one.
  * Kills: checkpoint and model are saved as one group and repaired on resume (train/checkpoint-node.ts), temp
@@ -460,16 +460,24 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
   let progress: Progress | undefined;
   let stopRequested = false;
   const log = (line: string) => (progress ? progress.log(line) : process.stderr.write(`${line}\n`));
-  const onSigint = () => {
+  // Ctrl-C, and SIGTERM (a process manager's stop, a scheduler's pre-emption), stop after the step with a
+  // checkpoint; a second one quits at once. The exit code is 128 + the signal's number, as a shell reports it.
+  let stopSignal: "SIGINT" | "SIGTERM" = "SIGINT";
+  const exitCodeFor = (signal: "SIGINT" | "SIGTERM") => (signal === "SIGINT" ? 130 : 143);
+  const onStopSignal = (signal: "SIGINT" | "SIGTERM") => {
     if (stopRequested) {
       progress?.stop();
       if (!p.resume && lastSaved < 0) files.discard();
-      process.exit(130);
+      process.exit(exitCodeFor(signal));
     }
     stopRequested = true;
-    log("stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)");
+    stopSignal = signal;
+    log(
+      `${signal === "SIGINT" ? "" : "SIGTERM: "}stopping after this step and saving a checkpoint (${signal === "SIGINT" ? "Ctrl-C" : "a signal"} again to quit at once)`,
+    );
   };
-  process.on("SIGINT", onSigint);
+  process.on("SIGINT", onStopSignal);
+  process.on("SIGTERM", onStopSignal);
 
   let lastSaved = p.resume?.step ?? -1;
   let lastVal: EvalResult | null = null;
@@ -598,7 +606,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
             step: state.step,
             epoch: state.epoch,
             batch: state.batch,
-            reason: "SIGINT",
+            reason: stopSignal,
             skippedFiles: skipped.count,
           });
         },
@@ -645,12 +653,13 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
           `wrote ${files.model} and ${files.checkpoint}${stopRequested ? ` (continue with --resume ${p.out})` : ""}\n`,
       );
     }
-    if (stopRequested) process.exitCode = 130;
+    if (stopRequested) process.exitCode = exitCodeFor(stopSignal);
   } catch (e) {
     if (!p.resume && lastSaved < 0) files.discard();
     throw e;
   } finally {
-    process.off("SIGINT", onSigint);
+    process.off("SIGINT", onStopSignal);
+    process.off("SIGTERM", onStopSignal);
     progress?.stop();
     await trainLoader.close();
     await valLoader?.close();
@@ -697,6 +706,11 @@ export function register(program: Command): void {
     .option(
       "--preset <name>",
       `recipe: ${PRESET_NAMES.join(", ")} (default small-data; finetune with --init)`,
+      (v: string) => {
+        if (!(PRESET_NAMES as readonly string[]).includes(v))
+          throw new InvalidArgumentError(`--preset ${v} is not one of ${PRESET_NAMES.join(", ")}`);
+        return v;
+      },
     )
     .option(
       "--resolution <n>",

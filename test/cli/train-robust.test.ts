@@ -134,6 +134,10 @@ test("train refuses at once: --out a file, under a file or inside --data; --num-
       "--num-classes 3 differs from the 2 classes of the data",
     ],
     [["--out", join(tmp, "big"), "--resolution", "100000"], "--resolution must be an integer from 1 to 2048"],
+    [
+      ["--out", join(tmp, "preset"), "--preset", "bogus"],
+      "--preset bogus is not one of imagenet, small-data, finetune",
+    ],
   ] as [string[], string][]) {
     const r = convnext(...base, ...args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
@@ -143,5 +147,11 @@ test("train refuses at once: --out a file, under a file or inside --data; --num-
   assert.deepEqual(
     readdirSync(join(root, "left")).filter((f) => !f.endsWith(".png")),
     [],
+  );
+  const noModel = convnext("eval", "--data", root);
+  assert.equal(noModel.code, 2, noModel.stderr);
+  assert.equal(
+    noModel.stderr,
+    "convnext: choose the model to evaluate: --weights <file> or --model <arch.tag>\n",
   );
 });

@@ -58,8 +58,8 @@ const data = await writeSubset(join(tmp, "fm2"), 100);
 const tinyModel = '{"dims":[8,16,24,32],"depths":[1,1,1,1],"patchSize":2,"kernelSize":3}';
 const common = ["--data", data, "--config", tinyModel, "--batch", "8", "--threads", "1", "--workers", "1"];
 
-/** Spawns `convnext train …` and sends SIGINT once the first step line appears on stderr. */
-function trainInterrupted(args: string[]): Promise<CliResult> {
+/** Spawns `convnext train …` and sends `signal` once the first step line appears on stderr. */
+function trainInterrupted(args: string[], signal: NodeJS.Signals = "SIGINT"): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI_FROM_SOURCE, "train", ...args]);
     let stdout = "";
@@ -72,7 +72,7 @@ function trainInterrupted(args: string[]): Promise<CliResult> {
       stderr += d;
       if (!sent && /^step 1\//m.test(stderr)) {
         sent = true;
-        child.kill("SIGINT");
+        child.kill(signal);
       }
     });
     const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
@@ -126,6 +126,23 @@ test("Ctrl-C saves a checkpoint and exits 130; --resume then matches an uninterr
   assert.match(svg, /<polyline class="series" data-series="train-loss"/);
   assert.match(readFileSync(join(whole, "curves.html"), "utf8"), /<svg/);
   assert.equal(records(whole).filter((x) => x.kind === "epoch").length, 4);
+});
+
+test("SIGTERM also stops after the step with a checkpoint, exit 143, and the run resumes", async () => {
+  const out = join(tmp, "term");
+  const stopped = await trainInterrupted([...common, "--epochs", "2", "--out", out], "SIGTERM");
+  assert.equal(stopped.code, 143, stopped.stderr);
+  assert.match(stopped.stderr, /SIGTERM: stopping after this step and saving a checkpoint/);
+  const ckpt = await loadTrainCheckpoint(join(out, "checkpoint.safetensors"));
+  assert.ok(ckpt.state.step >= 1, `stopped at step ${ckpt.state.step}`);
+  assert.deepEqual(
+    records(out)
+      .filter((x) => x.kind === "stop")
+      .map((x) => x.reason),
+    ["SIGTERM"],
+  );
+  const resumed = convnext("train", "--resume", out, "--threads", "1");
+  assert.equal(resumed.code, 0, resumed.stderr);
 });
 
 test("a NaN loss stops with one line and a non-zero exit, keeping the last good checkpoint", async () => {
