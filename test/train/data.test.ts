@@ -56,6 +56,11 @@ test("Fashion-MNIST reader: gz and plain files from any directory; clear error w
     loadFashionMnist("train", dir),
     /train-images-idx3-ubyte\(\.gz\) not found in .*apt-get install dataset-fashion-mnist.*--data <dir>/,
   );
+  // A label past the ten classes: the file is named, with the label's place.
+  writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), idx([3], Uint8Array.of(9, 200, 4)));
+  await assert.rejects(loadFashionMnist("test", dir), {
+    message: `${dir}/t10k-labels-idx1-ubyte: label 200 at 1 is not a class (0 to 9)`,
+  });
 });
 
 test("gzipped IDX files inflate no further than their header says; empty dims are refused", async () => {

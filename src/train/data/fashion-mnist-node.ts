@@ -127,10 +127,8 @@ export async function loadFashionMnist(
     await readIdxFile(dir, `${prefix}-images-idx3-ubyte`, shared),
     `${dir}/${prefix}-images-idx3-ubyte`,
   );
-  const labels = parseIdx(
-    await readIdxFile(dir, `${prefix}-labels-idx1-ubyte`, shared),
-    `${dir}/${prefix}-labels-idx1-ubyte`,
-  );
+  const labelsFile = `${dir}/${prefix}-labels-idx1-ubyte`;
+  const labels = parseIdx(await readIdxFile(dir, `${prefix}-labels-idx1-ubyte`, shared), labelsFile);
   if (images.dims.length !== 3 || labels.dims.length !== 1 || images.dims[0] !== labels.dims[0]) {
     throw new Error(
       `Fashion-MNIST ${split} in ${dir}: images [${images.dims}] and labels [${labels.dims}] do not match`,
@@ -139,7 +137,9 @@ export async function loadFashionMnist(
   const [n, height, width] = images.dims;
   for (let i = 0; i < n; i++) {
     if (labels.data[i] >= FASHION_MNIST_CLASSES.length)
-      throw new Error(`Fashion-MNIST ${split}: label ${labels.data[i]} at ${i} is not a class`);
+      throw new Error(
+        `${labelsFile}: label ${labels.data[i]} at ${i} is not a class (0 to ${FASHION_MNIST_CLASSES.length - 1})`,
+      );
   }
   const copy = (src: Uint8Array) => {
     if (!shared || src.buffer instanceof SharedArrayBuffer) return src;
