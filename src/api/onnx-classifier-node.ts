@@ -35,9 +35,9 @@ export async function openOnnxClassifier(
   const bytes = await readBoundedFile(path, { maxBytes: MAX_ONNX_BYTES, what: "exported model" });
   const summary = readOnnxSummary(bytes, path);
   const facts = readExportMetadata(summary.metadata, path);
+  const exported = summary.metadata.precision ?? "fp32";
   if (opts.precision !== undefined) {
     const wanted = checkPrecision(opts.precision);
-    const exported = summary.metadata.precision ?? "fp32";
     if (wanted !== exported)
       throw new Error(
         `${path}: exported at precision ${exported}, not ${wanted}; precision is chosen when exporting (convnext export --precision ${wanted})`,
@@ -47,8 +47,13 @@ export async function openOnnxClassifier(
     throw new Error(`${path}: expected one graph input, found ${summary.inputs.length}`);
   const input = summary.inputs[0].name;
   const available = new Set(summary.outputs.map((o) => o.name));
-  const int8 = summary.metadata.precision === "int8";
-  const sessions = new BatchSessions(facts.config, bytes.byteLength, opts.threads, false, int8);
+  const sessions = new BatchSessions(
+    facts.config,
+    bytes.byteLength,
+    opts.threads,
+    false,
+    exported === "int8",
+  );
   // Started now, as before batches existed, so that a file onnxruntime cannot load fails here, not at the first
   // image; larger batches start their worker sessions on first use.
   const size = facts.preprocess.config.inputSize;

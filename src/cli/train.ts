@@ -461,20 +461,18 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
   let stopRequested = false;
   const log = (line: string) => (progress ? progress.log(line) : process.stderr.write(`${line}\n`));
   // Ctrl-C, and SIGTERM (a process manager's stop, a scheduler's pre-emption), stop after the step with a
-  // checkpoint; a second one quits at once. The exit code is 128 + the signal's number, as a shell reports it.
-  let stopSignal: "SIGINT" | "SIGTERM" = "SIGINT";
-  const exitCodeFor = (signal: "SIGINT" | "SIGTERM") => (signal === "SIGINT" ? 130 : 143);
-  const onStopSignal = (signal: "SIGINT" | "SIGTERM") => {
+  // checkpoint; a second one quits at once.
+  let stopSignal: StopSignal = "SIGINT";
+  const onStopSignal = (signal: StopSignal) => {
     if (stopRequested) {
       progress?.stop();
       if (!p.resume && lastSaved < 0) files.discard();
-      process.exit(exitCodeFor(signal));
+      process.exit(STOP_SIGNALS[signal].exitCode);
     }
     stopRequested = true;
     stopSignal = signal;
-    log(
-      `${signal === "SIGINT" ? "" : "SIGTERM: "}stopping after this step and saving a checkpoint (${signal === "SIGINT" ? "Ctrl-C" : "a signal"} again to quit at once)`,
-    );
+    const { said, again } = STOP_SIGNALS[signal];
+    log(`${said}stopping after this step and saving a checkpoint (${again} again to quit at once)`);
   };
   process.on("SIGINT", onStopSignal);
   process.on("SIGTERM", onStopSignal);
@@ -653,7 +651,7 @@ async function train(opts: TrainOptions, cmd: Command): Promise<void> {
           `wrote ${files.model} and ${files.checkpoint}${stopRequested ? ` (continue with --resume ${p.out})` : ""}\n`,
       );
     }
-    if (stopRequested) process.exitCode = exitCodeFor(stopSignal);
+    if (stopRequested) process.exitCode = STOP_SIGNALS[stopSignal].exitCode;
   } catch (e) {
     if (!p.resume && lastSaved < 0) files.discard();
     throw e;
@@ -677,6 +675,13 @@ function replicaSummary(requested: number, used: number, batch: number): string 
       : `batch ${batch} does not split ${requested} ways`;
   return `data parallel off (${why}): one session`;
 }
+
+/** The signals that stop a run cleanly: exit code 128 + the signal's number (as a shell reports it), and words. */
+const STOP_SIGNALS = {
+  SIGINT: { exitCode: 130, said: "", again: "Ctrl-C" },
+  SIGTERM: { exitCode: 143, said: "SIGTERM: ", again: "a signal" },
+} as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
 
 export function register(program: Command): void {
   program
